@@ -1,0 +1,125 @@
+"""Where the database is and how to reach it: the one place every entry point asks.
+
+``OPSMART_DATABASE_URL`` (a libpq URL) selects an external PostgreSQL; unset, the
+embedded server under ``.opsmart/`` (or ``$OPSMART_HOME``) is used.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+
+from opsmart.errors import UserError
+
+URL_ENV = "OPSMART_DATABASE_URL"
+HOME_ENV = "OPSMART_HOME"
+PROJECT_ENV = "OPSMART_PROJECT_DIR"
+
+
+def project_dir() -> Path:
+    """The dbt project root (holds ``dbt_project.yml`` and ``ops_schema/``)."""
+    if os.environ.get(PROJECT_ENV):
+        return Path(os.environ[PROJECT_ENV]).resolve()
+    here = Path(__file__).resolve()
+    for parent in [Path.cwd(), *here.parents]:
+        if (parent / "dbt_project.yml").is_file() and (parent / "ops_schema").is_dir():
+            return parent
+    raise UserError(f"cannot find the opsmart project (dbt_project.yml); set {PROJECT_ENV}")
+
+
+def home_dir() -> Path:
+    """Where opsmart keeps local state: the embedded server, dbt profiles, results."""
+    if os.environ.get(HOME_ENV):
+        return Path(os.environ[HOME_ENV]).resolve()
+    return project_dir() / ".opsmart"
+
+
+def is_external() -> bool:
+    return bool(os.environ.get(URL_ENV))
+
+
+def database_url(*, start: bool = True) -> str:
+    """The libpq URL of the database every command works on.
+
+    With no ``OPSMART_DATABASE_URL`` this is the embedded server, started on
+    demand when ``start`` is true.
+    """
+    url = os.environ.get(URL_ENV)
+    if url:
+        try:
+            conninfo_to_dict(url)
+        except psycopg.ProgrammingError as exc:
+            raise UserError(f"{URL_ENV} is not a valid PostgreSQL URL: {exc}") from None
+        return url
+    from opsmart import localdb
+
+    return localdb.url(start=start)
+
+
+def describe(url: str) -> str:
+    """host:port/database of a URL, without its password, for messages."""
+    params = conninfo_to_dict(url)
+    host = params.get("host") or os.environ.get("PGHOST") or "localhost"
+    port = params.get("port") or os.environ.get("PGPORT") or "5432"
+    db = params.get("dbname") or os.environ.get("PGDATABASE") or params.get("user") or "postgres"
+    return f"{host}:{port}/{db}"
+
+
+def explain_connect_error(exc: psycopg.OperationalError, url: str) -> str:
+    """Turn libpq's multi-line connection error into one line a user can act on."""
+    text = str(exc)
+    where = describe(url)
+    user = conninfo_to_dict(url).get("user") or os.environ.get("PGUSER") or "(default)"
+    if "password authentication failed" in text or "no password supplied" in text:
+        return f"password authentication failed for user {user} at {where}"
+    missing_db = re.search(r'database "([^"]+)" does not exist', text)
+    if missing_db:
+        return f'database "{missing_db.group(1)}" does not exist on {where.rsplit("/", 1)[0]}'
+    missing_role = re.search(r'role "([^"]+)" does not exist', text)
+    if missing_role:
+        return f'role "{missing_role.group(1)}" does not exist on {where.rsplit("/", 1)[0]}'
+    if any(s in text for s in ("Connection refused", "No such file or directory", "could not connect")):
+        return f"cannot connect to PostgreSQL at {where}: the server is not running or not accepting connections"
+    if "timeout expired" in text:
+        return f"timed out connecting to PostgreSQL at {where}"
+    first = next((line.strip() for line in text.splitlines() if line.strip()), text)
+    return f"cannot connect to PostgreSQL at {where}: {first}"
+
+
+def connect(url: str | None = None, **kwargs: Any) -> psycopg.Connection:
+    """Open a psycopg connection, turning connection failures into one-line UserErrors."""
+    url = url or database_url()
+    kwargs.setdefault("connect_timeout", 10)
+    kwargs.setdefault("application_name", "opsmart")
+    try:
+        return psycopg.connect(url, **kwargs)
+    except psycopg.OperationalError as exc:
+        raise UserError(explain_connect_error(exc, url)) from None
+
+
+def libpq_env(url: str | None = None) -> dict[str, str]:
+    """The PG* variables that make plain libpq clients (dbt, psql, pg_dump) use ``url``."""
+    params = conninfo_to_dict(url or database_url())
+    names = {
+        "host": "PGHOST",
+        "port": "PGPORT",
+        "user": "PGUSER",
+        "password": "PGPASSWORD",
+        "dbname": "PGDATABASE",
+        "sslmode": "PGSSLMODE",
+    }
+    env = {var: str(params[key]) for key, var in names.items() if params.get(key) not in (None, "")}
+    env.setdefault("PGPORT", "5432")
+    return env
+
+
+def with_database(url: str, dbname: str) -> str:
+    """The same server and credentials as ``url``, another database."""
+    from psycopg.conninfo import make_conninfo
+
+    return make_conninfo(url, dbname=dbname)
