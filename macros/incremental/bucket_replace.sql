@@ -1,0 +1,162 @@
+{#-
+    Exact incremental marts: recompute whole time buckets that changed.
+
+    Triggers on the ops tables log every UTC hour touched by an insert, update
+    or delete into ops.mart_change_log, stamped with the writing transaction's
+    id. A build of a mart:
+
+      1. takes the mart's advisory lock (two builds never interleave on it),
+      2. takes a snapshot S0 of the database,
+      3. collects the buckets of the log rows its previous snapshot could not
+         see (plus any backfill range) into the temp table opsmart_changed,
+      4. records S0 as its new snapshot in ops.mart_build_state,
+      5. recomputes those buckets from the sources (the model SQL, filtered by
+         opsmart_only_changed) and swaps them in: delete the buckets, insert the
+         new rows -- all in the model's one transaction.
+
+    S0 is taken before the log is read, so a writer committing while the build
+    runs is either seen by step 3 or left for the next build; never lost. A
+    bucket recomputed twice is harmless: it is always rebuilt from all of its
+    source rows.
+-#}
+
+{% macro opsmart_changed_buckets() -%}
+    opsmart_changed
+{%- endmacro %}
+
+
+{% macro opsmart_bucket_expression(column, grain) -%}
+    date_trunc('{{ grain }}', {{ column }}, 'UTC')
+{%- endmacro %}
+
+
+{#- Filter for a source's time column: only rows in changed buckets when incremental. -#}
+{% macro opsmart_only_changed(column) -%}
+    {%- if is_incremental() -%}
+        {%- set grain = config.require('bucket_grain') -%}
+        {%- set changed = opsmart_changed_buckets() -%}
+        {{ column }} >= (select min(bucket_start) from {{ changed }})
+        and {{ column }} < (select max(bucket_end) from {{ changed }})
+        and {{ opsmart_bucket_expression(column, grain) }} in (select bucket_start from {{ changed }})
+    {%- else -%}
+        true
+    {%- endif -%}
+{%- endmacro %}
+
+
+{% macro opsmart_state_key() -%}
+    '{{ this.schema }}', '{{ this.identifier }}'
+{%- endmacro %}
+
+
+{#- Pre-hook of every mart (inside the model's transaction). -#}
+{% macro opsmart_claim_changes() -%}
+    {%- set grain = config.require('bucket_grain') -%}
+    {%- set sources = config.require('change_sources') -%}
+    {%- set log = source('ops', 'mart_change_log') -%}
+    {%- set state = source('ops', 'mart_build_state') -%}
+    {%- set incremental = is_incremental() -%}
+    {%- set backfill_start = var('backfill_start') -%}
+    {%- set backfill_end = var('backfill_end') -%}
+    {%- if (backfill_start is none) != (backfill_end is none) -%}
+        {{ exceptions.raise_compiler_error("backfill needs both backfill_start and backfill_end") }}
+    {%- endif -%}
+
+    set local lock_timeout = '{{ var("lock_timeout", "10min") }}';
+    select pg_advisory_xact_lock(hashtextextended('opsmart.mart:{{ this.schema }}.{{ this.identifier }}', 0));
+
+    create temporary table opsmart_build on commit drop as
+    select pg_current_snapshot() as snapshot;
+
+    create temporary table {{ opsmart_changed_buckets() }} (
+        bucket_start timestamptz primary key,
+        bucket_end timestamptz not null
+    ) on commit drop;
+
+    {% if incremental %}
+    do $opsmart$
+    begin
+        if not exists (
+            select from {{ state }} where (target_schema, model) = ({{ opsmart_state_key() }})
+        ) then
+            raise exception 'opsmart: {{ this }} has no build state; rebuild it with --full-refresh';
+        end if;
+    end
+    $opsmart$;
+
+    insert into {{ opsmart_changed_buckets() }} (bucket_start, bucket_end)
+    select
+        changed.bucket_start,
+        changed.bucket_start + interval '1 {{ grain }}'
+    from (
+        select {{ opsmart_bucket_expression('log.bucket', grain) }} as bucket_start
+        from {{ log }} as log
+        inner join {{ state }} as state
+            on (state.target_schema, state.model) = ({{ opsmart_state_key() }})
+        where
+            log.source in ({% for s in sources %}'{{ s }}'{{ ", " if not loop.last }}{% endfor %})
+            and log.xid >= pg_snapshot_xmin(state.snapshot)
+            and not pg_visible_in_snapshot(log.xid, state.snapshot)
+        {%- if backfill_start is not none %}
+        union
+        select generate_series(
+            '{{ backfill_start }}'::date::timestamp at time zone 'UTC',
+            ('{{ backfill_end }}'::date::timestamp at time zone 'UTC') - interval '1 {{ grain }}',
+            interval '1 {{ grain }}'
+        )
+        {%- endif %}
+    ) as changed
+    group by changed.bucket_start;
+
+    analyze {{ opsmart_changed_buckets() }};
+    {% endif %}
+
+    insert into {{ state }} as state
+        (target_schema, model, snapshot, built_at, is_full_refresh, buckets_rebuilt)
+    select
+        {{ opsmart_state_key() }},
+        build.snapshot,
+        now(),
+        {{ 'false' if incremental else 'true' }},
+        (select count(*) from {{ opsmart_changed_buckets() }})
+    from opsmart_build as build
+    on conflict (target_schema, model) do update set
+        snapshot = excluded.snapshot,
+        built_at = excluded.built_at,
+        is_full_refresh = excluded.is_full_refresh,
+        buckets_rebuilt = excluded.buckets_rebuilt
+{%- endmacro %}
+
+
+{#- Post-hook: forget log rows every mart has seen. Skips rows another build holds. -#}
+{% macro opsmart_release_changes() -%}
+    {%- set log = source('ops', 'mart_change_log') -%}
+    {%- set state = source('ops', 'mart_build_state') -%}
+    delete from {{ log }}
+    where id in (
+        select log.id
+        from {{ log }} as log
+        where log.xid < (select min(pg_snapshot_xmin(state.snapshot)) from {{ state }} as state)
+        for update skip locked
+    )
+{%- endmacro %}
+
+
+{#- The incremental strategy: replace the changed buckets wholesale. -#}
+{% macro get_incremental_bucket_replace_sql(arg_dict) -%}
+    {%- set target = arg_dict['target_relation'] -%}
+    {%- set temp = arg_dict['temp_relation'] -%}
+    {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
+    {%- set bucket_column = config.require('bucket_column') -%}
+    {%- set grain = config.require('bucket_grain') -%}
+    delete from {{ target }} as target
+    using {{ opsmart_changed_buckets() }} as changed
+    where target.{{ bucket_column }} = {% if grain == 'day' -%}
+        (changed.bucket_start at time zone 'UTC')::date
+    {%- else -%}
+        changed.bucket_start
+    {%- endif %};
+
+    insert into {{ target }} ({{ columns }})
+    select {{ columns }} from {{ temp }}
+{%- endmacro %}

@@ -1,0 +1,42 @@
+{{
+    config(
+        unique_key=['ts_bucket', 'organization_id', 'metric_key'],
+        bucket_column='ts_bucket',
+        bucket_grain='hour',
+        change_sources=['analysis_metric', 'judge_score', 'evaluation_metric', 'message'],
+        indexes=[
+            {'columns': ['metric_key', 'ts_bucket']},
+            {'columns': ['organization_id', 'ts_bucket']},
+        ],
+        pre_hook="{{ opsmart_claim_changes() }}",
+        post_hook="{{ opsmart_release_changes() }}",
+    )
+}}
+
+with
+
+samples as (
+
+    select * from {{ ref('int_metric_samples') }}
+    where {{ opsmart_only_changed('sampled_at') }}
+
+),
+
+hourly as (
+
+    select
+        organization_id,
+        metric_key,
+        {{ opsmart_bucket_expression('sampled_at', 'hour') }} as ts_bucket,
+        count(*) as sample_count,
+        sum(sample_value) as value_sum,
+        min(sample_value) as value_min,
+        max(sample_value) as value_max,
+        avg(sample_value) as value_num,
+        null::jsonb as value_json
+    from samples
+    group by 1, 2, 3
+
+)
+
+select * from hourly

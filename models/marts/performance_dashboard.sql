@@ -1,0 +1,41 @@
+{{
+    config(
+        unique_key=['ts_bucket', 'metric_type', 'subject'],
+        bucket_column='ts_bucket',
+        bucket_grain='hour',
+        change_sources=['query_performance_log'],
+        indexes=[
+            {'columns': ['subject', 'ts_bucket']},
+        ],
+        pre_hook="{{ opsmart_claim_changes() }}",
+        post_hook="{{ opsmart_release_changes() }}",
+    )
+}}
+
+with
+
+query_logs as (
+
+    select * from {{ ref('stg_ops__query_performance_logs') }}
+    where {{ opsmart_only_changed('measured_at') }}
+
+),
+
+hourly as (
+
+    select
+        'query_performance'::text as metric_type,
+        query_name::text as subject,
+        {{ opsmart_bucket_expression('measured_at', 'hour') }} as ts_bucket,
+        count(*) as query_count,
+        count(*) filter (where not is_ok) as error_count,
+        -- numeric, so the mean does not depend on the order rows are summed in
+        avg(duration_ms::numeric) as avg_duration_ms,
+        max(duration_ms) as max_duration_ms,
+        percentile_cont(0.95) within group (order by duration_ms) as p95_duration_ms
+    from query_logs
+    group by 1, 2, 3
+
+)
+
+select * from hourly
