@@ -31,9 +31,8 @@
 
 
 {#- Filter for a source's time column: only rows in changed buckets when incremental. -#}
-{% macro opsmart_only_changed(column) -%}
+{% macro opsmart_only_changed(column, grain) -%}
     {%- if is_incremental() -%}
-        {%- set grain = config.require('bucket_grain') -%}
         {%- set changed = opsmart_changed_buckets() -%}
         {{ column }} >= (select min(bucket_start) from {{ changed }})
         and {{ column }} < (select max(bucket_end) from {{ changed }})

@@ -1,8 +1,9 @@
+{%- set bucket_grain = 'day' -%}
 {{
     config(
         unique_key=['day', 'organization_id'],
         bucket_column='day',
-        bucket_grain='day',
+        bucket_grain=bucket_grain,
         change_sources=['analysis_run'],
         indexes=[
             {'columns': ['organization_id', 'day']},
@@ -19,14 +20,14 @@ analysis_runs as (
     select * from {{ ref('stg_ops__analysis_runs') }}
     where
         started_at is not null
-        and {{ opsmart_only_changed('started_at') }}
+        and {{ opsmart_only_changed('started_at', bucket_grain) }}
 
 ),
 
 run_scores as (
 
     select * from {{ ref('int_analysis_run_scores') }}
-    where {{ opsmart_only_changed('started_at') }}
+    where {{ opsmart_only_changed('started_at', bucket_grain) }}
 
 ),
 
@@ -74,11 +75,12 @@ daily as (
         count(*) filter (where status = 'succeeded') as succeeded,
         count(*) filter (where status = 'failed') as failed,
         count(*) filter (where status = 'cancelled') as cancelled,
-        avg(score_value) filter (where score_kind = 'overall_score') as avg_overall,
-        avg(score_value) filter (where score_kind = 'semantic_entropy') as avg_entropy,
-        avg(score_value) filter (where score_kind = 'judge_score') as avg_judge_score,
-        percentile_cont(0.95) within group (order by duration_s)
-            filter (where duration_s is not null) as p95_duration_s
+        round(avg(score_value) filter (where score_kind = 'overall_score'), 6) as avg_overall,
+        round(avg(score_value) filter (where score_kind = 'semantic_entropy'), 6) as avg_entropy,
+        round(avg(score_value) filter (where score_kind = 'judge_score'), 6) as avg_judge_score,
+        percentile_cont(0.95) within group (order by duration_s) filter (
+            where duration_s is not null
+        ) as p95_duration_s
     from facts
     group by 1, 2
 

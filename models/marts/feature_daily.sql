@@ -1,8 +1,9 @@
+{%- set bucket_grain = 'day' -%}
 {{
     config(
         unique_key=['day', 'organization_id', 'feature_key'],
         bucket_column='day',
-        bucket_grain='day',
+        bucket_grain=bucket_grain,
         change_sources=['event'],
         indexes=[
             {'columns': ['organization_id', 'day']},
@@ -18,7 +19,7 @@ with
 events as (
 
     select * from {{ ref('stg_ops__events') }}
-    where {{ opsmart_only_changed('occurred_at') }}
+    where {{ opsmart_only_changed('occurred_at', bucket_grain) }}
 
 ),
 

@@ -1,8 +1,9 @@
+{%- set bucket_grain = 'hour' -%}
 {{
     config(
         unique_key=['ts_bucket', 'organization_id', 'metric_key'],
         bucket_column='ts_bucket',
-        bucket_grain='hour',
+        bucket_grain=bucket_grain,
         change_sources=['analysis_metric', 'judge_score', 'evaluation_metric', 'message'],
         indexes=[
             {'columns': ['metric_key', 'ts_bucket']},
@@ -18,7 +19,7 @@ with
 samples as (
 
     select * from {{ ref('int_metric_samples') }}
-    where {{ opsmart_only_changed('sampled_at') }}
+    where {{ opsmart_only_changed('sampled_at', bucket_grain) }}
 
 ),
 
@@ -32,7 +33,7 @@ hourly as (
         sum(sample_value) as value_sum,
         min(sample_value) as value_min,
         max(sample_value) as value_max,
-        avg(sample_value) as value_num,
+        round(avg(sample_value), 6) as value_num,
         null::jsonb as value_json
     from samples
     group by 1, 2, 3

@@ -1,8 +1,9 @@
+{%- set bucket_grain = 'hour' -%}
 {{
     config(
         unique_key=['ts_bucket', 'metric_type', 'subject'],
         bucket_column='ts_bucket',
-        bucket_grain='hour',
+        bucket_grain=bucket_grain,
         change_sources=['query_performance_log'],
         indexes=[
             {'columns': ['subject', 'ts_bucket']},
@@ -17,7 +18,7 @@ with
 query_logs as (
 
     select * from {{ ref('stg_ops__query_performance_logs') }}
-    where {{ opsmart_only_changed('measured_at') }}
+    where {{ opsmart_only_changed('measured_at', bucket_grain) }}
 
 ),
 
@@ -30,7 +31,7 @@ hourly as (
         count(*) as query_count,
         count(*) filter (where not is_ok) as error_count,
         -- numeric, so the mean does not depend on the order rows are summed in
-        avg(duration_ms::numeric) as avg_duration_ms,
+        round(avg(duration_ms::numeric), 3) as avg_duration_ms,
         max(duration_ms) as max_duration_ms,
         percentile_cont(0.95) within group (order by duration_ms) as p95_duration_ms
     from query_logs

@@ -16,17 +16,24 @@ dashboard as (
 
 ),
 
+latest as (
+
+    select max(dashboard.ts_bucket) as ts_bucket
+    from dashboard
+
+),
+
 last_hour as (
 
     select
-        metric_type,
-        sum(avg_duration_ms * query_count) / sum(query_count) as avg_duration,
-        max(max_duration_ms) as max_duration,
-        sum(query_count) as query_count,
-        max(ts_bucket) as ts_bucket
+        dashboard.metric_type,
+        sum(dashboard.avg_duration_ms * dashboard.query_count) / sum(dashboard.query_count) as avg_duration,
+        max(dashboard.max_duration_ms) as max_duration,
+        sum(dashboard.query_count) as query_count,
+        max(dashboard.ts_bucket) as ts_bucket
     from dashboard
-    where ts_bucket = (select max(ts_bucket) from dashboard)
-    group by metric_type
+    inner join latest on dashboard.ts_bucket = latest.ts_bucket
+    group by dashboard.metric_type
 
 )
 

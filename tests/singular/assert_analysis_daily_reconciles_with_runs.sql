@@ -11,7 +11,7 @@ mart as (
         sum(failed) as failed,
         sum(cancelled) as cancelled
     from {{ ref('analysis_daily') }}
-    group by day
+    group by 1
 
 ),
 
@@ -60,4 +60,4 @@ where
         or mart_failed is distinct from ops_failed
         or mart_cancelled is distinct from ops_cancelled
     )
-    and (day::timestamp at time zone 'UTC') not in (select bucket_start from pending)
+    and (day::timestamp at time zone 'UTC') not in (select pending.bucket_start from pending)

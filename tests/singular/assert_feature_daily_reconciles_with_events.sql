@@ -9,7 +9,7 @@ mart as (
         day,
         sum(events) as events
     from {{ ref('feature_daily') }}
-    group by day
+    group by 1
 
 ),
 
@@ -43,4 +43,4 @@ compared as (
 select * from compared
 where
     mart_events is distinct from ops_events
-    and (day::timestamp at time zone 'UTC') not in (select bucket_start from pending)
+    and (day::timestamp at time zone 'UTC') not in (select pending.bucket_start from pending)

@@ -9,7 +9,7 @@ mart as (
         sum(query_count) as queries,
         sum(error_count) as errors
     from {{ ref('performance_dashboard') }}
-    group by ts_bucket
+    group by 1
 
 ),
 
@@ -46,4 +46,4 @@ compared as (
 select * from compared
 where
     (mart_queries is distinct from ops_queries or mart_errors is distinct from ops_errors)
-    and ts_bucket not in (select bucket_start from pending)
+    and ts_bucket not in (select pending.bucket_start from pending)
