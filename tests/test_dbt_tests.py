@@ -1,0 +1,166 @@
+"""Each dbt data test fails on data that breaks it, and passes on good data."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from martkit import dbt_fails, dbt_ok
+from psycopg import sql
+
+from opsmart import connection, generate
+
+ANCHOR = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
+
+
+@pytest.fixture(scope="module")
+def loaded_template(server_url: str, template_url: str) -> Iterator[str]:
+    """A database with generated data and built marts, cloned for each case."""
+    name = f"loaded_{uuid.uuid4().hex[:8]}"
+    template = connection.conninfo_to_dict(template_url)["dbname"]
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("create database {} template {}").format(sql.Identifier(name), sql.Identifier(template)))
+    url = connection.with_database(server_url, name)
+    generate.generate(url, generate.Scale.preset("tiny"), seed=11, anchor=ANCHOR, progress=False)
+    dbt_ok(url, "run")
+    yield name
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def clone_url(server_url: str, loaded_template: str) -> Iterator[str]:
+    name = f"case_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("create database {} template {}").format(sql.Identifier(name), sql.Identifier(loaded_template))
+        )
+    yield connection.with_database(server_url, name)
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+
+
+DROP_UNIQUE = """
+do $$
+declare c record;
+begin
+    for c in select conname from pg_constraint
+             where conrelid = 'mart.{mart}'::regclass and contype = 'u' loop
+        execute format('alter table mart.{mart} drop constraint %I', c.conname);
+    end loop;
+end $$;
+"""
+
+# (test id, SQL that breaks the data, dbt selector of the test that must fail)
+CASES = [
+    (
+        "grain_unique_treats_null_as_value",
+        DROP_UNIQUE.format(mart="analysis_daily")
+        + "insert into mart.analysis_daily select * from mart.analysis_daily where organization_id is null limit 1;",
+        "test_name:opsmart_unique_grain,analysis_daily",
+    ),
+    (
+        "grain_unique_feature_daily",
+        DROP_UNIQUE.format(mart="feature_daily")
+        + "insert into mart.feature_daily select * from mart.feature_daily limit 1;",
+        "test_name:opsmart_unique_grain,feature_daily",
+    ),
+    (
+        "relationship_to_organization",
+        "insert into mart.feature_daily values (gen_random_uuid(), current_date, 'ghost_feature', 1, 1);",
+        "test_name:relationships,feature_daily",
+    ),
+    (
+        "score_average_in_range",
+        "update mart.analysis_daily set avg_overall = 10.5 where ctid = (select min(ctid) from mart.analysis_daily);",
+        "test_name:opsmart_between,analysis_daily",
+    ),
+    (
+        "judge_metric_in_range",
+        "update mart.metric_timeseries set value_max = 11"
+        " where ctid = (select min(ctid) from mart.metric_timeseries where metric_key like 'judge.%');",
+        "test_name:opsmart_between,metric_timeseries",
+    ),
+    (
+        "metric_key_shape",
+        "update mart.metric_timeseries set metric_key = 'Bad Key'"
+        " where ctid = (select min(ctid) from mart.metric_timeseries);",
+        "test_name:opsmart_matches,metric_timeseries",
+    ),
+    (
+        "dashboard_metric_type_accepted",
+        "update mart.performance_dashboard set metric_type = 'bogus'"
+        " where ctid = (select min(ctid) from mart.performance_dashboard);",
+        "test_name:accepted_values,performance_dashboard",
+    ),
+    (
+        "source_status_accepted",
+        "alter table ops.analysis_run drop constraint chk_analysis_run_status;"
+        "update ops.analysis_run set status = 'exploded' where id = (select min(id::text)::uuid from ops.analysis_run);",
+        "source:ops.analysis_run,test_name:accepted_values",
+    ),
+    (
+        "source_event_source_accepted",
+        "alter table ops.event drop constraint chk_event_source;"
+        "update ops.event set source = 'fax' where id = (select min(id) from ops.event);",
+        "source:ops.event,test_name:accepted_values",
+    ),
+    (
+        "source_score_in_range",
+        "alter table ops.judge_score drop constraint chk_judge_score_score;"
+        "update ops.judge_score set score = 12 where id = (select min(id) from ops.judge_score);",
+        "source:ops.judge_score,test_name:opsmart_between",
+    ),
+    (
+        "source_score_not_null",
+        "alter table ops.judge_score alter column score drop not null;"
+        "update ops.judge_score set score = null where id = (select min(id) from ops.judge_score);",
+        "source:ops.judge_score,test_name:not_null",
+    ),
+    (
+        "feature_daily_reconciles",
+        "update mart.feature_daily set events = events + 1 where ctid = (select min(ctid) from mart.feature_daily);",
+        "assert_feature_daily_reconciles_with_events",
+    ),
+    (
+        "analysis_daily_reconciles",
+        "update mart.analysis_daily set analyses = analyses + 1"
+        " where ctid = (select min(ctid) from mart.analysis_daily);",
+        "assert_analysis_daily_reconciles_with_runs",
+    ),
+    (
+        "metric_timeseries_reconciles",
+        "delete from mart.metric_timeseries where ctid = (select min(ctid) from mart.metric_timeseries);",
+        "assert_metric_timeseries_reconciles_with_sources",
+    ),
+    (
+        "performance_dashboard_reconciles",
+        "update mart.performance_dashboard set error_count = query_count, query_count = query_count + 1"
+        " where ctid = (select min(ctid) from mart.performance_dashboard);",
+        "assert_performance_dashboard_reconciles_with_log",
+    ),
+]
+
+
+def test_every_data_test_passes_on_generated_data(clone_url: str) -> None:
+    out = dbt_ok(clone_url, "test", "--exclude", "test_type:unit")
+    assert "ERROR=0" in out and "PASS=" in out
+
+
+@pytest.mark.parametrize(("breakage", "selector"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_data_test_fails_on_data_that_breaks_it(clone_url: str, breakage: str, selector: str) -> None:
+    with psycopg.connect(clone_url, autocommit=True) as conn:
+        conn.execute(breakage)
+    out = dbt_fails(clone_url, "test", "--select", selector)
+    assert "FAIL" in out
+
+
+def test_source_freshness_errors_when_events_stop_arriving(clone_url: str) -> None:
+    dbt_ok(clone_url, "source", "freshness", "--select", "source:ops.event")
+    with psycopg.connect(clone_url, autocommit=True) as conn:
+        conn.execute("update ops.event set received_at = received_at - interval '30 days'")
+    out = dbt_fails(clone_url, "source", "freshness", "--select", "source:ops.event")
+    assert "ERROR STALE" in out

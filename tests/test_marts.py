@@ -1,0 +1,141 @@
+"""The mart layer against a real server and real dbt: exactness, concurrency, tests, access."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import random
+import subprocess
+import sys
+
+import psycopg
+import pytest
+from martkit import MARTS, build_marts, dbt_fails, dbt_ok, differing_marts, mart_digest, row_versions
+
+from opsmart import connection, generate
+
+# Recent enough that source freshness passes; fixed for the whole session.
+ANCHOR = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
+ROUNDS = int(os.environ.get("OPSMART_EXACTNESS_ROUNDS", "20"))
+
+
+def small_scale() -> generate.Scale:
+    return generate.Scale.preset("tiny")
+
+
+@pytest.fixture
+def loaded_url(db_url: str) -> str:
+    """A database with tiny generated data and the marts built once."""
+    generate.generate(db_url, small_scale(), seed=7, anchor=ANCHOR, progress=False)
+    dbt_ok(db_url, "run")
+    return db_url
+
+
+def test_incremental_builds_equal_full_refresh_after_every_round_of_changes(loaded_url: str) -> None:
+    rng = random.Random(20261122)
+    for round_no in range(ROUNDS):
+        seed = rng.randrange(1_000_000)
+        fraction = rng.choice([0.005, 0.01, 0.05, 0.2])
+        done = generate.mutate(loaded_url, seed=seed, fraction=fraction, progress=False)
+        build_marts(loaded_url)
+        build_marts(loaded_url, full_refresh=True, schema="mart_full")
+        diff = differing_marts(loaded_url, "mart", "mart_full")
+        assert not diff, f"round {round_no} (seed {seed}, fraction {fraction}, {done}): {diff}"
+    # the rounds really changed the marts: they are not what the first build made
+    with psycopg.connect(loaded_url) as conn:
+        rebuilt = conn.execute("select sum(buckets_rebuilt) from ops.mart_build_state where target_schema = 'mart'")
+        assert rebuilt.fetchone()[0] > 0
+
+
+def test_writer_committing_after_a_build_started_is_counted_by_the_next_build(loaded_url: str) -> None:
+    events_before = mart_total(loaded_url, "feature_daily", "events")
+    writer = psycopg.connect(loaded_url)
+    try:
+        org = writer.execute("select id from ops.organization order by id limit 1").fetchone()[0]
+        # The writer's transaction starts (and stamps received_at) before the build...
+        writer.execute(
+            """insert into ops.event (organization_id, source, feature_key, occurred_at)
+               select %s, 'api', 'late_writer', %s - make_interval(hours => i)
+               from generate_series(1, 25) as i""",
+            [org, ANCHOR],
+        )
+        build_marts(loaded_url)
+        # ... and commits only after the build has run: that build cannot see it.
+        assert mart_total(loaded_url, "feature_daily", "events") == events_before
+        writer.commit()
+    finally:
+        writer.close()
+    build_marts(loaded_url)
+    assert mart_total(loaded_url, "feature_daily", "events") == events_before + 25
+    build_marts(loaded_url, full_refresh=True, schema="mart_full")
+    assert not differing_marts(loaded_url, "mart", "mart_full")
+
+
+def test_build_with_no_changes_rewrites_no_mart_row(loaded_url: str) -> None:
+    build_marts(loaded_url)  # consume anything left by the first build
+    before = {m: row_versions(loaded_url, "mart", m) for m in MARTS}
+    build_marts(loaded_url)
+    after = {m: row_versions(loaded_url, "mart", m) for m in MARTS}
+    assert before == after
+    with psycopg.connect(loaded_url) as conn:
+        rebuilt = conn.execute(
+            "select model, buckets_rebuilt from ops.mart_build_state where target_schema = 'mart'"
+        ).fetchall()
+    assert rebuilt and all(count == 0 for _, count in rebuilt), rebuilt
+
+
+def test_backfill_rebuilds_only_the_range_without_full_refresh(loaded_url: str) -> None:
+    day = (ANCHOR - dt.timedelta(days=2)).date()
+    with psycopg.connect(loaded_url) as conn:
+        # Corrupt one day of the mart behind dbt's back, and note another day's rows.
+        conn.execute("update mart.feature_daily set events = events + 1000 where day = %s", [day])
+        conn.commit()
+    untouched = row_versions_where(loaded_url, "feature_daily", day - dt.timedelta(days=1))
+    result = run_cli(loaded_url, "build", "--select", "feature_daily", "--backfill", f"{day}:{day + dt.timedelta(days=1)}")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert row_versions_where(loaded_url, "feature_daily", day - dt.timedelta(days=1)) == untouched
+    build_marts(loaded_url, full_refresh=True, schema="mart_full")
+    assert mart_digest(loaded_url, "mart", "feature_daily") == mart_digest(loaded_url, "mart_full", "feature_daily")
+
+
+def test_backfill_with_start_after_end_is_a_clear_error(loaded_url: str) -> None:
+    result = run_cli(loaded_url, "build", "--backfill", "2026-02-01:2026-01-01")
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "2026-02-01" in lines[0] and "Traceback" not in result.stderr
+
+
+def test_analyst_reads_every_mart_and_no_ops_or_core_table(loaded_url: str) -> None:
+    with psycopg.connect(loaded_url, autocommit=True) as conn:
+        conn.execute("drop role if exists test_analyst")
+        conn.execute("create role test_analyst login password 'analyst-pw' in role opsmart_analyst")
+    try:
+        analyst = connection.conninfo_to_dict(loaded_url) | {"user": "test_analyst", "password": "analyst-pw"}
+        with psycopg.connect(**analyst) as conn:
+            for mart in (*MARTS, "performance_last_hour"):
+                conn.execute(f"select count(*) from mart.{mart}").fetchone()
+            for table in ("ops.event", "ops.api_key", "ops.analysis_run", "core.users", "core.auth_accounts"):
+                with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                    conn.execute(f"select 1 from {table} limit 1")
+                conn.rollback()
+    finally:
+        with psycopg.connect(loaded_url, autocommit=True) as conn:
+            conn.execute("drop owned by test_analyst")
+            conn.execute("drop role test_analyst")
+
+
+def mart_total(url: str, mart: str, column: str) -> int:
+    with psycopg.connect(url) as conn:
+        return conn.execute(f"select coalesce(sum({column}), 0) from mart.{mart}").fetchone()[0]
+
+
+def row_versions_where(url: str, mart: str, day: dt.date) -> list[tuple]:
+    with psycopg.connect(url) as conn:
+        return conn.execute(f"select xmin::text, ctid::text from mart.{mart} where day = %s order by ctid", [day]).fetchall()
+
+
+def run_cli(url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, **{connection.URL_ENV: url})
+    return subprocess.run(
+        [sys.executable, "-m", "opsmart.cli", *args], env=env, capture_output=True, text=True, check=False
+    )
