@@ -84,7 +84,9 @@ def explain_connect_error(exc: psycopg.OperationalError, url: str) -> str:
     if missing_role:
         return f'role "{missing_role.group(1)}" does not exist on {where.rsplit("/", 1)[0]}'
     if any(s in text for s in ("Connection refused", "No such file or directory", "could not connect")):
-        return f"cannot connect to PostgreSQL at {where}: the server is not running or not accepting connections"
+        return (
+            f"cannot connect to PostgreSQL at {where}: the server is not running or not accepting connections"
+        )
     if "timeout expired" in text:
         return f"timed out connecting to PostgreSQL at {where}"
     first = next((line.strip() for line in text.splitlines() if line.strip()), text)

@@ -7,9 +7,11 @@ after the command that started it exits, until ``opsmart db down``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
+import warnings
 from pathlib import Path
 
 from opsmart.connection import home_dir
@@ -50,9 +52,15 @@ def pgdata() -> Path:
 
 def _quiet_pgserver() -> None:
     logging.getLogger("pgserver").setLevel(logging.ERROR)
+    # Importing pgserver makes platformdirs warn when XDG_RUNTIME_DIR is unset
+    # (as root, in CI): two lines of noise on every command's stderr.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import pgserver  # noqa: F401
 
 
 def _postmaster():
+    _quiet_pgserver()
     from pgserver.utils import PostmasterInfo
 
     info = PostmasterInfo.read_from_pgdata(pgdata())
@@ -112,10 +120,9 @@ def _ensure_database() -> None:
     with psycopg.connect(_url_for("postgres"), autocommit=True) as conn:
         exists = conn.execute("select 1 from pg_database where datname = %s", [DATABASE]).fetchone()
         if not exists:
-            try:
+            # A concurrent `db up` may create it first.
+            with contextlib.suppress(psycopg.errors.DuplicateDatabase):
                 conn.execute(sql.SQL("create database {}").format(sql.Identifier(DATABASE)))
-            except psycopg.errors.DuplicateDatabase:
-                pass  # a concurrent `db up` created it first
 
 
 def _url_for(database: str) -> str:

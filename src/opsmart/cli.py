@@ -1,0 +1,173 @@
+"""The ``opsmart`` command: parses arguments and calls the module that does the work."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from typing import NoReturn
+
+from opsmart.errors import UserError
+
+
+def _db(args: argparse.Namespace) -> int:
+    from opsmart import connection, localdb
+
+    if connection.is_external() and args.action != "url":
+        raise UserError(f"{connection.URL_ENV} is set: the embedded server is not in use")
+    if args.action == "up":
+        print(localdb.up())
+    elif args.action == "down":
+        print("stopped" if localdb.down() else "not running")
+    else:
+        print(connection.database_url(start=False))
+    return 0
+
+
+def _bootstrap(args: argparse.Namespace) -> int:
+    from opsmart import bootstrap, connection
+
+    url = connection.database_url()
+    if args.status:
+        return bootstrap.print_status(url)
+    bootstrap.apply(url)
+    return 0
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from opsmart import connection, generate
+
+    url = connection.database_url()
+    if args.mutate:
+        generate.mutate(url, seed=args.seed, fraction=args.fraction)
+    else:
+        generate.generate(url, generate.Scale.from_args(args), seed=args.seed)
+    return 0
+
+
+def _build(args: argparse.Namespace) -> int:
+    from opsmart import build, connection
+
+    url = connection.database_url()
+    return build.run(
+        url,
+        full_refresh=args.full_refresh,
+        backfill=args.backfill,
+        select=args.select,
+        extra=args.dbt_args,
+    )
+
+
+def _check(args: argparse.Namespace) -> int:
+    from opsmart import connection, health
+
+    return health.run(connection.database_url(start=False), as_json=args.json)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from opsmart import demo
+
+    return demo.run(scale=args.scale, seed=args.seed)
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from opsmart import bench
+
+    return bench.run(scale=args.scale, out=args.out)
+
+
+def _add_scale_args(p: argparse.ArgumentParser) -> None:
+    from opsmart.generate import Scale
+
+    d = Scale()
+    p.add_argument("--organizations", type=_positive, default=d.organizations)
+    p.add_argument("--users", type=_positive, default=d.users)
+    p.add_argument("--days", type=_positive, default=d.days)
+    p.add_argument("--events-per-day", type=_positive, default=d.events_per_day)
+    p.add_argument("--runs-per-day", type=_positive, default=d.runs_per_day)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be greater than zero")
+    return value
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be in (0, 1]")
+    return value
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line usage errors (the full usage is one --help away)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="opsmart", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    db = sub.add_parser("db", help="start, stop or locate the embedded PostgreSQL")
+    db.add_argument("action", choices=["up", "down", "url"])
+    db.set_defaults(func=_db)
+
+    bs = sub.add_parser("bootstrap", help="apply ops_schema/ (idempotent)")
+    bs.add_argument("--status", action="store_true", help="list applied and pending files")
+    bs.set_defaults(func=_bootstrap)
+
+    gen = sub.add_parser("generate", help="load deterministic synthetic ops data")
+    gen.add_argument("--seed", type=int, default=42)
+    _add_scale_args(gen)
+    gen.add_argument("--mutate", action="store_true", help="change existing data instead of loading")
+    gen.add_argument("--fraction", type=_fraction, default=0.01, help="share of rows --mutate touches")
+    gen.set_defaults(func=_generate)
+
+    b = sub.add_parser("build", help="dbt build with the connection from the environment")
+    b.add_argument("--full-refresh", action="store_true")
+    b.add_argument("--backfill", metavar="START:END", help="rebuild UTC days [START, END) of the marts")
+    b.add_argument("--select", "-s", help="dbt selector, e.g. feature_daily")
+    b.add_argument("dbt_args", nargs=argparse.REMAINDER, help="after --: passed to dbt")
+    b.set_defaults(func=_build)
+
+    ck = sub.add_parser("check", help="health report; exits non-zero when unhealthy")
+    ck.add_argument("--json", action="store_true")
+    ck.set_defaults(func=_check)
+
+    dm = sub.add_parser("demo", help="up, bootstrap, generate, build, summary on the embedded server")
+    dm.add_argument("--scale", choices=["demo", "S", "M", "L"], default="demo")
+    dm.add_argument("--seed", type=int, default=42)
+    dm.set_defaults(func=_demo)
+
+    bn = sub.add_parser("bench", help="benchmark the marts against hand-written SQL")
+    bn.add_argument("--scale", choices=["tiny", "S", "M", "L"], default="S")
+    bn.add_argument("--out", metavar="FILE.json")
+    bn.set_defaults(func=_bench)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except UserError as exc:
+        print(f"opsmart: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("opsmart: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
