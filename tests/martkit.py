@@ -1,30 +1,82 @@
-"""Helpers the mart tests share: build marts, digest them, compare schemas."""
+"""Helpers the mart tests share: run dbt, build marts, digest them, compare schemas.
+
+dbt runs in-process (dbtRunner): a subprocess costs ~5 s of start-up per
+invocation, in-process well under one, and the mart tests invoke dbt often.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import os
+from collections.abc import Iterator
+
 import psycopg
+from dbt.cli.main import dbtRunner, dbtRunnerResult
 from psycopg import sql
 
-from opsmart import build
+from opsmart import build, connection
 
 MARTS = build.MARTS
 
 
-def dbt_ok(url: str, *args: str, schema: str = "mart") -> str:
-    """Run dbt; fail the test with dbt's output when it fails."""
-    result = build.dbt(list(args), url, schema=schema, capture=True)
-    assert result.returncode == 0, f"dbt {' '.join(args)} failed:\n{result.stdout[-4000:]}{result.stderr[-2000:]}"
-    return result.stdout
+@contextlib.contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
-def dbt_fails(url: str, *args: str, schema: str = "mart") -> str:
-    result = build.dbt(list(args), url, schema=schema, capture=True)
-    assert result.returncode != 0, f"dbt {' '.join(args)} passed but should fail:\n{result.stdout[-3000:]}"
-    return result.stdout
+def run_dbt(url: str, *args: str, schema: str = "mart") -> dbtRunnerResult:
+    """One dbt command against ``url`` with marts in ``schema``, in this process."""
+    dbname = connection.conninfo_to_dict(url).get("dbname", "postgres")
+    # One target folder per (database, schema) keeps dbt's partial parsing valid.
+    target = connection.home_dir() / "dbt-targets" / f"{dbname}-{schema}"
+    project = str(connection.project_dir())
+    with _environment(build.dbt_env(url, schema)):
+        return dbtRunner().invoke(
+            [*args, "--project-dir", project, "--target-path", str(target), "--log-path", str(target / "logs")]
+        )
 
 
-def build_marts(url: str, *, full_refresh: bool = False, schema: str = "mart") -> str:
-    args = ["run", "--select", "marts"]
+def _summary(result: dbtRunnerResult) -> str:
+    if result.exception is not None:
+        return f"dbt raised {result.exception!r}"
+    lines = []
+    for r in getattr(result.result, "results", None) or []:
+        lines.append(f"{r.node.name}: {r.status} {r.message or ''}")
+    return "\n".join(lines)
+
+
+def failing_nodes(result: dbtRunnerResult) -> set[str]:
+    return {
+        r.node.name
+        for r in getattr(result.result, "results", None) or []
+        if str(r.status) in ("error", "fail", "runtime error")
+    }
+
+
+def dbt_ok(url: str, *args: str, schema: str = "mart") -> dbtRunnerResult:
+    """Run dbt; fail the test with dbt's per-node results when it fails."""
+    result = run_dbt(url, *args, schema=schema)
+    assert result.success, f"dbt {' '.join(args)} failed:\n{_summary(result)}"
+    return result
+
+
+def dbt_fails(url: str, *args: str, schema: str = "mart") -> set[str]:
+    """Run dbt expecting failure; the names of the failing nodes."""
+    result = run_dbt(url, *args, schema=schema)
+    assert not result.success, f"dbt {' '.join(args)} passed but should fail:\n{_summary(result)}"
+    return failing_nodes(result)
+
+
+def build_marts(url: str, *, full_refresh: bool = False, schema: str = "mart") -> dbtRunnerResult:
+    # a schema's first build also needs its staging views
+    args = ["run", "--select", "+marts" if full_refresh else "marts"]
     if full_refresh:
         args.append("--full-refresh")
     return dbt_ok(url, *args, schema=schema)

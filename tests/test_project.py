@@ -12,7 +12,7 @@ from opsmart import build, connection
 
 
 def test_docs_generate_and_every_model_and_column_is_described(db_url: str) -> None:
-    dbt_ok(db_url, "docs", "generate")
+    result = dbt_ok(db_url, "docs", "generate", "--target-path", "target")
     manifest = json.loads((connection.project_dir() / "target" / "manifest.json").read_text())
     undocumented = []
     for node in manifest["nodes"].values():
