@@ -1,24 +1,32 @@
 -- Change tracking for the incremental marts.
 --
--- Statement-level triggers write the UTC hours touched by every insert, update
--- and delete of a mart source into ops.mart_change_log, in the writer's own
--- transaction: a log row becomes visible exactly when the data it describes
--- does. Each row carries the writer's transaction id; a mart build remembers
--- the snapshot it started from (ops.mart_build_state) and next time reads only
--- the log rows that snapshot could not see. No watermark on a timestamp, so a
--- transaction that commits while a build runs is picked up by the next build.
+-- A mart build recomputes exactly the UTC hours (or days) whose source rows
+-- changed since the snapshot its previous build started from. Two records
+-- say which those are, both tied to the writing transaction, never to a
+-- clock, so a transaction that commits while a build runs is picked up by the
+-- next build:
+--
+-- * inserts: every mart source row carries change_xid, the id of the
+--   transaction that inserted it (a column default, BRIN-indexed: a build
+--   finds the rows its previous snapshot could not see by scanning only the
+--   newest blocks). This keeps the cost of an insert, the platform's hot
+--   path, to a default value and a BRIN entry.
+-- * updates and deletes: statement-level triggers write the hours of the old
+--   (and new) rows into ops.mart_change_log, in the writer's transaction, each
+--   row stamped with its transaction id.
+--
+-- ops.mart_build_state holds, per target schema and mart, the snapshot its
+-- last build started from.
 
 create table ops.mart_change_log (
-    id bigint generated always as identity,
     source varchar(63) not null,
     bucket timestamptz not null,
     xid xid8 not null default pg_current_xact_id(),
-    logged_at timestamptz not null default now(),
-    constraint pk_mart_change_log primary key (id)
+    logged_at timestamptz not null default now()
 );
 create index idx_mart_change_log_xid on ops.mart_change_log (xid);
 comment on table ops.mart_change_log is
-'UTC hours touched by writes to mart sources, stamped with the writing transaction id.';
+'UTC hours touched by updates and deletes of mart sources, stamped with the writing transaction id.';
 comment on column ops.mart_change_log.source is 'Logical source: the ops table whose rows changed.';
 comment on column ops.mart_change_log.bucket is 'Start of the UTC hour whose rows changed.';
 
@@ -34,14 +42,14 @@ create table ops.mart_build_state (
 comment on table ops.mart_build_state is
 'Per mart: the snapshot its last build started from; change log rows visible to it are done.';
 
--- Logs the hours of tg_argv[1] for source tg_argv[0] from the transition tables.
+-- Logs the hours of tg_argv[1] for source tg_argv[0] from the transition tables
+-- of an update or delete.
 create or replace function ops.log_mart_changes() returns trigger
 language plpgsql as $$
 declare
     changed_rows text;
 begin
     changed_rows := case tg_op
-        when 'INSERT' then 'select * from new_rows'
         when 'DELETE' then 'select * from old_rows'
         else 'select * from new_rows union all select * from old_rows'
     end;
@@ -62,7 +70,6 @@ declare
     changed_rows text;
 begin
     changed_rows := case tg_op
-        when 'INSERT' then 'select analysis_run_id from new_rows'
         when 'DELETE' then 'select analysis_run_id from old_rows'
         else 'select analysis_run_id from new_rows union select analysis_run_id from old_rows'
     end;
@@ -92,10 +99,25 @@ begin
 end
 $$;
 
--- One trigger per operation: a trigger with transition tables serves one event.
-create trigger trg_event_mart_insert after insert on ops.event
-referencing new table as new_rows
-for each statement execute function ops.log_mart_changes('event', 'occurred_at');
+-- The inserting transaction of every mart source row.
+alter table ops.event add column change_xid bigint not null default pg_current_xact_id()::text::bigint;
+create index idx_event_change_xid on ops.event using brin (change_xid);
+alter table ops.analysis_run add column change_xid bigint not null default pg_current_xact_id()::text::bigint;
+create index idx_analysis_run_change_xid on ops.analysis_run using brin (change_xid);
+alter table ops.analysis_metric add column change_xid bigint not null default pg_current_xact_id()::text::bigint;
+create index idx_analysis_metric_change_xid on ops.analysis_metric using brin (change_xid);
+alter table ops.judge_score add column change_xid bigint not null default pg_current_xact_id()::text::bigint;
+create index idx_judge_score_change_xid on ops.judge_score using brin (change_xid);
+alter table ops.evaluation_metric add column change_xid bigint not null default pg_current_xact_id()::text::bigint;
+create index idx_evaluation_metric_change_xid on ops.evaluation_metric using brin (change_xid);
+alter table ops.message add column change_xid bigint not null default pg_current_xact_id()::text::bigint;
+create index idx_message_change_xid on ops.message using brin (change_xid);
+alter table ops.query_performance_log add column change_xid bigint not null default pg_current_xact_id()::text::bigint;
+create index idx_query_performance_log_change_xid on ops.query_performance_log using brin (change_xid);
+comment on column ops.event.change_xid is 'Id of the transaction that inserted the row (for incremental marts).';
+
+-- Updates and deletes: one trigger per operation (a trigger with transition
+-- tables serves one event).
 create trigger trg_event_mart_update after update on ops.event
 referencing new table as new_rows old table as old_rows
 for each statement execute function ops.log_mart_changes('event', 'occurred_at');
@@ -103,9 +125,6 @@ create trigger trg_event_mart_delete after delete on ops.event
 referencing old table as old_rows
 for each statement execute function ops.log_mart_changes('event', 'occurred_at');
 
-create trigger trg_analysis_run_mart_insert after insert on ops.analysis_run
-referencing new table as new_rows
-for each statement execute function ops.log_mart_changes('analysis_run', 'started_at');
 create trigger trg_analysis_run_mart_update after update on ops.analysis_run
 referencing new table as new_rows old table as old_rows
 for each statement execute function ops.log_mart_changes('analysis_run', 'started_at');
@@ -121,18 +140,12 @@ referencing new table as new_rows old table as old_rows
 for each statement execute function ops.log_mart_rekey_changes(
     'organization_id', 'judge_score', 'ops.judge_score', 'analysis_run_id', 'created_at');
 
-create trigger trg_analysis_metric_mart_insert after insert on ops.analysis_metric
-referencing new table as new_rows
-for each statement execute function ops.log_mart_changes('analysis_metric', 'created_at');
 create trigger trg_analysis_metric_mart_update after update on ops.analysis_metric
 referencing new table as new_rows old table as old_rows
 for each statement execute function ops.log_mart_changes('analysis_metric', 'created_at');
 create trigger trg_analysis_metric_mart_delete after delete on ops.analysis_metric
 referencing old table as old_rows
 for each statement execute function ops.log_mart_changes('analysis_metric', 'created_at');
-create trigger trg_analysis_metric_mart_run_insert after insert on ops.analysis_metric
-referencing new table as new_rows
-for each statement execute function ops.log_mart_run_child_changes();
 create trigger trg_analysis_metric_mart_run_update after update on ops.analysis_metric
 referencing new table as new_rows old table as old_rows
 for each statement execute function ops.log_mart_run_child_changes();
@@ -140,18 +153,12 @@ create trigger trg_analysis_metric_mart_run_delete after delete on ops.analysis_
 referencing old table as old_rows
 for each statement execute function ops.log_mart_run_child_changes();
 
-create trigger trg_judge_score_mart_insert after insert on ops.judge_score
-referencing new table as new_rows
-for each statement execute function ops.log_mart_changes('judge_score', 'created_at');
 create trigger trg_judge_score_mart_update after update on ops.judge_score
 referencing new table as new_rows old table as old_rows
 for each statement execute function ops.log_mart_changes('judge_score', 'created_at');
 create trigger trg_judge_score_mart_delete after delete on ops.judge_score
 referencing old table as old_rows
 for each statement execute function ops.log_mart_changes('judge_score', 'created_at');
-create trigger trg_judge_score_mart_run_insert after insert on ops.judge_score
-referencing new table as new_rows
-for each statement execute function ops.log_mart_run_child_changes();
 create trigger trg_judge_score_mart_run_update after update on ops.judge_score
 referencing new table as new_rows old table as old_rows
 for each statement execute function ops.log_mart_run_child_changes();
@@ -164,9 +171,6 @@ referencing new table as new_rows old table as old_rows
 for each statement execute function ops.log_mart_rekey_changes(
     'key', 'judge_score', 'ops.judge_score', 'criterion_id', 'created_at');
 
-create trigger trg_evaluation_metric_mart_insert after insert on ops.evaluation_metric
-referencing new table as new_rows
-for each statement execute function ops.log_mart_changes('evaluation_metric', 'created_at');
 create trigger trg_evaluation_metric_mart_update after update on ops.evaluation_metric
 referencing new table as new_rows old table as old_rows
 for each statement execute function ops.log_mart_changes('evaluation_metric', 'created_at');
@@ -178,9 +182,6 @@ referencing new table as new_rows old table as old_rows
 for each statement execute function ops.log_mart_rekey_changes(
     'organization_id', 'evaluation_metric', 'ops.evaluation_metric', 'run_id', 'created_at');
 
-create trigger trg_message_mart_insert after insert on ops.message
-referencing new table as new_rows
-for each statement execute function ops.log_mart_changes('message', 'ts');
 create trigger trg_message_mart_update after update on ops.message
 referencing new table as new_rows old table as old_rows
 for each statement execute function ops.log_mart_changes('message', 'ts');
@@ -192,9 +193,6 @@ referencing new table as new_rows old table as old_rows
 for each statement execute function ops.log_mart_rekey_changes(
     'organization_id', 'message', 'ops.message', 'session_id', 'ts');
 
-create trigger trg_query_performance_log_mart_insert after insert on ops.query_performance_log
-referencing new table as new_rows
-for each statement execute function ops.log_mart_changes('query_performance_log', 'measured_at');
 create trigger trg_query_performance_log_mart_update after update on ops.query_performance_log
 referencing new table as new_rows old table as old_rows
 for each statement execute function ops.log_mart_changes('query_performance_log', 'measured_at');

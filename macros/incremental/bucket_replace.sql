@@ -1,21 +1,23 @@
 {#-
     Exact incremental marts: recompute whole time buckets that changed.
 
-    Triggers on the ops tables log every UTC hour touched by an insert, update
-    or delete into ops.mart_change_log, stamped with the writing transaction's
-    id. A build of a mart:
+    Every mart source row carries change_xid, the transaction that inserted
+    it; triggers log the UTC hours touched by updates and deletes into
+    ops.mart_change_log, stamped with the writing transaction's id (see
+    ops_schema/011_change_tracking.sql). A build of a mart:
 
       1. takes the mart's advisory lock (two builds never interleave on it),
       2. takes a snapshot S0 of the database,
-      3. collects the buckets of the log rows its previous snapshot could not
-         see (plus any backfill range) into the temp table opsmart_changed,
+      3. collects the buckets of the inserted rows and log rows its previous
+         snapshot could not see (plus any backfill range) into the temp table
+         opsmart_changed,
       4. records S0 as its new snapshot in ops.mart_build_state,
       5. recomputes those buckets from the sources (the model SQL, filtered by
          opsmart_only_changed) and swaps them in: delete the buckets, insert the
          new rows -- all in the model's one transaction.
 
-    S0 is taken before the log is read, so a writer committing while the build
-    runs is either seen by step 3 or left for the next build; never lost. A
+    S0 is taken before the changes are read, so a writer committing while the
+    build runs is either seen by step 3 or left for the next build; never lost. A
     bucket recomputed twice is harmless: it is always rebuilt from all of its
     source rows.
 -#}
@@ -48,6 +50,35 @@
 {%- endmacro %}
 
 
+{#-
+    Where each logical change source's inserted rows are and which hour they
+    count in: (from clause, time expression). The rows of a run's metrics and
+    judge scores count in their run's hour for analysis_daily.
+-#}
+{% macro opsmart_insert_scans(change_source) -%}
+    {%- set runs = source('ops', 'analysis_run') -%}
+    {%- set scans = {
+        'event': [(source('ops', 'event') ~ ' as changed', 'changed.occurred_at')],
+        'analysis_run': [
+            (runs ~ ' as changed', 'changed.started_at'),
+            (source('ops', 'analysis_metric') ~ ' as changed inner join ' ~ runs
+                ~ ' as run on changed.analysis_run_id = run.id', 'run.started_at'),
+            (source('ops', 'judge_score') ~ ' as changed inner join ' ~ runs
+                ~ ' as run on changed.analysis_run_id = run.id', 'run.started_at'),
+        ],
+        'analysis_metric': [(source('ops', 'analysis_metric') ~ ' as changed', 'changed.created_at')],
+        'judge_score': [(source('ops', 'judge_score') ~ ' as changed', 'changed.created_at')],
+        'evaluation_metric': [(source('ops', 'evaluation_metric') ~ ' as changed', 'changed.created_at')],
+        'message': [(source('ops', 'message') ~ ' as changed', 'changed.ts')],
+        'query_performance_log': [(source('ops', 'query_performance_log') ~ ' as changed', 'changed.measured_at')],
+    } -%}
+    {%- if change_source not in scans -%}
+        {{ exceptions.raise_compiler_error("unknown change source " ~ change_source) }}
+    {%- endif -%}
+    {{ return(scans[change_source]) }}
+{%- endmacro %}
+
+
 {#- Pre-hook of every mart (inside the model's transaction). -#}
 {% macro opsmart_claim_changes() -%}
     {%- set grain = config.require('bucket_grain') -%}
@@ -73,13 +104,43 @@
     ) on commit drop;
 
     {% if incremental %}
+    create temporary table opsmart_changed_hours (bucket timestamptz) on commit drop;
+
+    -- Dynamic SQL, so the scans are planned with the previous snapshot's xmin
+    -- as a constant: the BRIN and btree indexes then read only recent rows.
     do $opsmart$
+    declare
+        previous pg_snapshot;
+        low bigint;
     begin
-        if not exists (
-            select from {{ state }} where (target_schema, model) = ({{ opsmart_state_key() }})
-        ) then
+        select state.snapshot into previous
+        from {{ state }} as state
+        where (state.target_schema, state.model) = ({{ opsmart_state_key() }});
+        if previous is null then
             raise exception 'opsmart: {{ this }} has no build state; rebuild it with --full-refresh';
         end if;
+        low := pg_snapshot_xmin(previous)::text::bigint;
+
+        -- updated and deleted rows, from the change log
+        execute format(
+            'insert into opsmart_changed_hours (bucket) '
+            'select distinct log.bucket from {{ log }} as log '
+            'where log.source in ({% for s in sources %}''{{ s }}''{{ ", " if not loop.last }}{% endfor %}) '
+            'and log.xid >= %L::xid8 and not pg_visible_in_snapshot(log.xid, %L::pg_snapshot)',
+            low, previous);
+
+        -- inserted rows, from their change_xid
+        {%- for change_source in sources %}
+        {%- for scan in opsmart_insert_scans(change_source) %}
+        execute format(
+            'insert into opsmart_changed_hours (bucket) '
+            'select distinct date_trunc(''hour'', {{ scan[1] }}, ''UTC'') from {{ scan[0] }} '
+            'where changed.change_xid >= %s '
+            'and not pg_visible_in_snapshot(changed.change_xid::text::xid8, %L::pg_snapshot) '
+            'and {{ scan[1] }} is not null',
+            low, previous);
+        {%- endfor %}
+        {%- endfor %}
     end
     $opsmart$;
 
@@ -88,14 +149,8 @@
         changed.bucket_start,
         changed.bucket_start + interval '1 {{ grain }}'
     from (
-        select {{ opsmart_bucket_expression('log.bucket', grain) }} as bucket_start
-        from {{ log }} as log
-        inner join {{ state }} as state
-            on (state.target_schema, state.model) = ({{ opsmart_state_key() }})
-        where
-            log.source in ({% for s in sources %}'{{ s }}'{{ ", " if not loop.last }}{% endfor %})
-            and log.xid >= pg_snapshot_xmin(state.snapshot)
-            and not pg_visible_in_snapshot(log.xid, state.snapshot)
+        select {{ opsmart_bucket_expression('hours.bucket', grain) }} as bucket_start
+        from opsmart_changed_hours as hours
         {%- if backfill_start is not none %}
         union
         select generate_series(
@@ -132,8 +187,8 @@
     {%- set log = source('ops', 'mart_change_log') -%}
     {%- set state = source('ops', 'mart_build_state') -%}
     delete from {{ log }}
-    where id in (
-        select log.id
+    where ctid in (
+        select log.ctid
         from {{ log }} as log
         where log.xid < (select min(pg_snapshot_xmin(state.snapshot)) from {{ state }} as state)
         for update skip locked
