@@ -1,5 +1,8 @@
 -- One numeric sample per source row of mart.metric_timeseries, with the
 -- organization it belongs to (its parent's) and the moment it was taken.
+-- Samples are trim_scale()d: 5 and 5.0 are equal numerics but print
+-- differently, and min()/max() would return whichever it met first, so the
+-- mart's text would depend on row order.
 
 with
 
@@ -57,7 +60,7 @@ analysis_samples as (
         analysis_runs.organization_id,
         'analysis.' || analysis_metrics.metric_key as metric_key,
         analysis_metrics.created_at as sampled_at,
-        analysis_metrics.value_num as sample_value
+        trim_scale(analysis_metrics.value_num) as sample_value
     from analysis_metrics
     inner join analysis_runs
         on analysis_metrics.analysis_run_id = analysis_runs.analysis_run_id
@@ -72,7 +75,7 @@ evaluation_samples as (
         'evaluation.' || evaluation_metrics.metric_name as metric_key,
         evaluation_metrics.created_at as sampled_at,
         -- numeric, so sums are exact whatever order rows are added in
-        evaluation_metrics.metric_value::numeric as sample_value
+        trim_scale(evaluation_metrics.metric_value::numeric) as sample_value
     from evaluation_metrics
     inner join workflow_runs
         on evaluation_metrics.workflow_run_id = workflow_runs.workflow_run_id
@@ -85,7 +88,7 @@ judge_samples as (
         analysis_runs.organization_id,
         'judge.' || judge_criteria.criterion_key as metric_key,
         judge_scores.created_at as sampled_at,
-        judge_scores.score as sample_value
+        trim_scale(judge_scores.score) as sample_value
     from judge_scores
     inner join analysis_runs
         on judge_scores.analysis_run_id = analysis_runs.analysis_run_id
