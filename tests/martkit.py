@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 from dbt.cli.main import dbtRunner, dbtRunnerResult
@@ -31,15 +32,27 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
         os.environ.update(saved)
 
 
+def target_dir(url: str, schema: str = "mart") -> Path:
+    """dbt's target folder for ``url`` and ``schema``: one per pair keeps partial parsing valid."""
+    dbname = connection.conninfo_to_dict(url).get("dbname", "postgres")
+    return connection.home_dir() / "dbt-targets" / f"{dbname}-{schema}"
+
+
 def run_dbt(url: str, *args: str, schema: str = "mart") -> dbtRunnerResult:
     """One dbt command against ``url`` with marts in ``schema``, in this process."""
-    dbname = connection.conninfo_to_dict(url).get("dbname", "postgres")
-    # One target folder per (database, schema) keeps dbt's partial parsing valid.
-    target = connection.home_dir() / "dbt-targets" / f"{dbname}-{schema}"
+    target = target_dir(url, schema)
     project = str(connection.project_dir())
     with _environment(build.dbt_env(url, schema)):
         return dbtRunner().invoke(
-            [*args, "--project-dir", project, "--target-path", str(target), "--log-path", str(target / "logs")]
+            [
+                *args,
+                "--project-dir",
+                project,
+                "--target-path",
+                str(target),
+                "--log-path",
+                str(target / "logs"),
+            ]
         )
 
 
@@ -104,8 +117,8 @@ def differing_marts(url: str, left: str, right: str) -> dict[str, tuple]:
 
 def row_versions(url: str, schema: str, mart: str) -> str:
     """The physical versions of a mart's rows: any rewrite changes xmin or ctid."""
-    query = sql.SQL("select coalesce(string_agg(xmin::text || ctid::text, ',' order by ctid), '') from {}").format(
-        sql.Identifier(schema, mart)
-    )
+    query = sql.SQL(
+        "select coalesce(string_agg(xmin::text || ctid::text, ',' order by ctid), '') from {}"
+    ).format(sql.Identifier(schema, mart))
     with psycopg.connect(url) as conn:
         return conn.execute(query).fetchone()[0]

@@ -22,7 +22,9 @@ def loaded_template(server_url: str, template_url: str) -> Iterator[str]:
     name = f"loaded_{uuid.uuid4().hex[:8]}"
     template = connection.conninfo_to_dict(template_url)["dbname"]
     with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("create database {} template {}").format(sql.Identifier(name), sql.Identifier(template)))
+        conn.execute(
+            sql.SQL("create database {} template {}").format(sql.Identifier(name), sql.Identifier(template))
+        )
     url = connection.with_database(server_url, name)
     generate.generate(url, generate.Scale.preset("tiny"), seed=11, anchor=ANCHOR, progress=False)
     dbt_ok(url, "run")
@@ -38,7 +40,9 @@ def clone_url(server_url: str, loaded_template: str) -> Iterator[str]:
     with psycopg.connect(server_url, autocommit=True) as conn:
         conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
         conn.execute(
-            sql.SQL("create database {} template {}").format(sql.Identifier(name), sql.Identifier(loaded_template))
+            sql.SQL("create database {} template {}").format(
+                sql.Identifier(name), sql.Identifier(loaded_template)
+            )
         )
     yield connection.with_database(server_url, name)
     with psycopg.connect(server_url, autocommit=True) as conn:
@@ -61,7 +65,8 @@ CASES = [
     (
         "grain_unique_treats_null_as_value",
         DROP_UNIQUE.format(mart="analysis_daily")
-        + "insert into mart.analysis_daily select * from mart.analysis_daily where organization_id is null limit 1;",
+        + "insert into mart.analysis_daily"
+        " select * from mart.analysis_daily where organization_id is null limit 1;",
         "test_name:opsmart_unique_grain,analysis_daily",
     ),
     (
@@ -77,7 +82,8 @@ CASES = [
     ),
     (
         "score_average_in_range",
-        "update mart.analysis_daily set avg_overall = 10.5 where ctid = (select min(ctid) from mart.analysis_daily);",
+        "update mart.analysis_daily set avg_overall = 10.5"
+        " where ctid = (select min(ctid) from mart.analysis_daily);",
         "test_name:opsmart_between,analysis_daily",
     ),
     (
@@ -101,7 +107,8 @@ CASES = [
     (
         "source_status_accepted",
         "alter table ops.analysis_run drop constraint chk_analysis_run_status;"
-        "update ops.analysis_run set status = 'exploded' where id = (select min(id::text)::uuid from ops.analysis_run);",
+        "update ops.analysis_run set status = 'exploded'"
+        " where id = (select min(id::text)::uuid from ops.analysis_run);",
         "source:ops.analysis_run,test_name:accepted_values",
     ),
     (
@@ -124,7 +131,8 @@ CASES = [
     ),
     (
         "feature_daily_reconciles",
-        "update mart.feature_daily set events = events + 1 where ctid = (select min(ctid) from mart.feature_daily);",
+        "update mart.feature_daily set events = events + 1"
+        " where ctid = (select min(ctid) from mart.feature_daily);",
         "assert_feature_daily_reconciles_with_events",
     ),
     (

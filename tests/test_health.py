@@ -113,7 +113,7 @@ def password_role(server_url: str) -> Iterator[str]:
 
 
 def test_wrong_password_is_one_line(db_url: str, password_role: str, cli) -> None:
-    url = make_conninfo(db_url, user=password_role, password="wrong-password")  # noqa: S106
+    url = make_conninfo(db_url, user=password_role, password="wrong-password")
     try:
         psycopg.connect(url).close()
     except psycopg.OperationalError:

@@ -10,7 +10,7 @@ import sys
 
 import psycopg
 import pytest
-from martkit import MARTS, build_marts, dbt_fails, dbt_ok, differing_marts, mart_digest, row_versions
+from martkit import MARTS, build_marts, dbt_ok, differing_marts, mart_digest, row_versions
 
 from opsmart import connection, generate
 
@@ -43,7 +43,9 @@ def test_incremental_builds_equal_full_refresh_after_every_round_of_changes(load
         assert not diff, f"round {round_no} (seed {seed}, fraction {fraction}, {done}): {diff}"
     # the rounds really changed the marts: they are not what the first build made
     with psycopg.connect(loaded_url) as conn:
-        rebuilt = conn.execute("select sum(buckets_rebuilt) from ops.mart_build_state where target_schema = 'mart'")
+        rebuilt = conn.execute(
+            "select sum(buckets_rebuilt) from ops.mart_build_state where target_schema = 'mart'"
+        )
         assert rebuilt.fetchone()[0] > 0
 
 
@@ -91,11 +93,15 @@ def test_backfill_rebuilds_only_the_range_without_full_refresh(loaded_url: str) 
         conn.execute("update mart.feature_daily set events = events + 1000 where day = %s", [day])
         conn.commit()
     untouched = row_versions_where(loaded_url, "feature_daily", day - dt.timedelta(days=1))
-    result = run_cli(loaded_url, "build", "--select", "feature_daily", "--backfill", f"{day}:{day + dt.timedelta(days=1)}")
+    result = run_cli(
+        loaded_url, "build", "--select", "feature_daily", "--backfill", f"{day}:{day + dt.timedelta(days=1)}"
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert row_versions_where(loaded_url, "feature_daily", day - dt.timedelta(days=1)) == untouched
     build_marts(loaded_url, full_refresh=True, schema="mart_full")
-    assert mart_digest(loaded_url, "mart", "feature_daily") == mart_digest(loaded_url, "mart_full", "feature_daily")
+    assert mart_digest(loaded_url, "mart", "feature_daily") == mart_digest(
+        loaded_url, "mart_full", "feature_daily"
+    )
 
 
 def test_backfill_with_start_after_end_is_a_clear_error(loaded_url: str) -> None:
@@ -131,7 +137,9 @@ def mart_total(url: str, mart: str, column: str) -> int:
 
 def row_versions_where(url: str, mart: str, day: dt.date) -> list[tuple]:
     with psycopg.connect(url) as conn:
-        return conn.execute(f"select xmin::text, ctid::text from mart.{mart} where day = %s order by ctid", [day]).fetchall()
+        return conn.execute(
+            f"select xmin::text, ctid::text from mart.{mart} where day = %s order by ctid", [day]
+        ).fetchall()
 
 
 def run_cli(url: str, *args: str) -> subprocess.CompletedProcess[str]:

@@ -6,23 +6,25 @@ import json
 import subprocess
 import sys
 
-from martkit import dbt_ok
+from martkit import dbt_ok, target_dir
 
 from opsmart import build, connection
 
 
 def test_docs_generate_and_every_model_and_column_is_described(db_url: str) -> None:
-    result = dbt_ok(db_url, "docs", "generate", "--target-path", "target")
-    manifest = json.loads((connection.project_dir() / "target" / "manifest.json").read_text())
+    dbt_ok(db_url, "docs", "generate")
+    manifest = json.loads((target_dir(db_url) / "manifest.json").read_text())
     undocumented = []
     for node in manifest["nodes"].values():
         if node["resource_type"] != "model" or node["package_name"] != "opsmart":
             continue
         if not node["description"].strip():
             undocumented.append(node["name"])
-        undocumented += [f"{node['name']}.{c}" for c, col in node["columns"].items() if not col["description"].strip()]
+        undocumented += [
+            f"{node['name']}.{c}" for c, col in node["columns"].items() if not col["description"].strip()
+        ]
     # Every column the built relations really have is documented (not just those in YAML).
-    catalog = json.loads((connection.project_dir() / "target" / "catalog.json").read_text())
+    catalog = json.loads((target_dir(db_url) / "catalog.json").read_text())
     for unique_id, entry in catalog["nodes"].items():
         node = manifest["nodes"].get(unique_id)
         if not node or node["resource_type"] != "model":
@@ -36,7 +38,18 @@ def test_docs_generate_and_every_model_and_column_is_described(db_url: str) -> N
 
 def test_sqlfluff_is_clean_over_models_macros_and_tests(db_url: str) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "sqlfluff", "lint", "models", "macros", "tests", "--nofail", "--format", "json"],
+        [
+            sys.executable,
+            "-m",
+            "sqlfluff",
+            "lint",
+            "models",
+            "macros",
+            "tests",
+            "--nofail",
+            "--format",
+            "json",
+        ],
         cwd=connection.project_dir(),
         env=build.dbt_env(db_url),
         capture_output=True,
@@ -46,7 +59,9 @@ def test_sqlfluff_is_clean_over_models_macros_and_tests(db_url: str) -> None:
     assert result.returncode == 0, result.stderr[-3000:]
     files = json.loads(result.stdout)
     violations = [
-        f"{f['filepath']}:{v['start_line_no']} {v['code']} {v['description']}" for f in files for v in f["violations"]
+        f"{f['filepath']}:{v['start_line_no']} {v['code']} {v['description']}"
+        for f in files
+        for v in f["violations"]
     ]
     assert files, "sqlfluff linted nothing"
     assert not violations, "\n".join(violations)

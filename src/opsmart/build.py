@@ -7,12 +7,16 @@ copied from ``profiles.example.yml`` into ``$OPSMART_HOME/dbt``.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
 import json
 import os
 import shutil
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from opsmart import connection
@@ -59,6 +63,30 @@ def profiles_dir() -> Path:
     return folder
 
 
+# Server-side limits of every dbt session, so a stuck lock or a hung statement
+# cannot hang the scheduler: (setting, environment variable overriding it, default).
+# statement_timeout stays above the mart lock wait (var mart_lock_wait, 5min);
+# client_connection_check_interval lets the server abort the work of a build
+# whose process was killed even while a statement runs.
+SESSION_LIMITS = (
+    ("statement_timeout", "OPSMART_STATEMENT_TIMEOUT", "1h"),
+    ("lock_timeout", "OPSMART_LOCK_TIMEOUT", "10min"),
+    ("idle_in_transaction_session_timeout", "OPSMART_IDLE_TIMEOUT", "10min"),
+    ("client_connection_check_interval", "OPSMART_CONNECTION_CHECK", "2s"),
+)
+
+
+def session_options() -> str:
+    """``-c name=value`` for each session limit, as libpq's PGOPTIONS takes them."""
+    parts = []
+    for setting, variable, default in SESSION_LIMITS:
+        value = os.environ.get(variable, default).strip()
+        if not value or any(c.isspace() or c == "\\" for c in value):
+            raise UserError(f"{variable} must be a PostgreSQL duration such as 30s or 10min, got {value!r}")
+        parts.append(f"-c {setting}={value}")
+    return " ".join(parts)
+
+
 def dbt_env(url: str, schema: str | None = None) -> dict[str, str]:
     env = dict(os.environ)
     for var in ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE", "PGSSLMODE"):
@@ -66,9 +94,38 @@ def dbt_env(url: str, schema: str | None = None) -> dict[str, str]:
     env.update(connection.libpq_env(url))
     env["DBT_PROFILES_DIR"] = str(profiles_dir())
     env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    # A PGOPTIONS of the caller's comes last, so its settings win.
+    env["PGOPTIONS"] = " ".join(filter(None, [session_options(), os.environ.get("PGOPTIONS", "")]))
     if schema:
         env[SCHEMA_ENV] = schema
     return env
+
+
+@contextlib.contextmanager
+def _target_folder() -> Iterator[Path | None]:
+    """dbt's target folder for one run: the project's, or a private one when another run holds it.
+
+    Two dbt processes sharing target/ overwrite each other's manifest, partial-parse
+    state and run results. The first opsmart run takes an exclusive lock on
+    target/.opsmart.lock and uses target/; a run started meanwhile gets a private
+    folder under $OPSMART_HOME, removed afterwards.
+    """
+    target = connection.project_dir() / "target"
+    target.mkdir(exist_ok=True)
+    with (target / ".opsmart.lock").open("a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            private = connection.home_dir() / "dbt" / f"target-{os.getpid()}-{threading.get_ident()}"
+            try:
+                yield private
+            finally:
+                shutil.rmtree(private, ignore_errors=True)
+            return
+        try:
+            yield None
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def dbt(
@@ -81,16 +138,20 @@ def dbt(
 ) -> subprocess.CompletedProcess[str]:
     """Run one dbt command in the project; output streams through unless ``capture``."""
     cmd = [*_dbt_executable(), *args]
-    if target_path is not None:
-        cmd += ["--target-path", str(target_path)]
-    return subprocess.run(
-        cmd,
-        cwd=connection.project_dir(),
-        env=dbt_env(url, schema),
-        text=True,
-        capture_output=capture,
-        check=False,
-    )
+    env = dbt_env(url, schema)
+    with contextlib.ExitStack() as stack:
+        if target_path is None:
+            target_path = stack.enter_context(_target_folder())
+        if target_path is not None:
+            cmd += ["--target-path", str(target_path), "--log-path", str(Path(target_path) / "logs")]
+        return subprocess.run(
+            cmd,
+            cwd=connection.project_dir(),
+            env=env,
+            text=True,
+            capture_output=capture,
+            check=False,
+        )
 
 
 def build_args(
