@@ -75,9 +75,9 @@ daily as (
         count(*) filter (where status = 'succeeded') as succeeded,
         count(*) filter (where status = 'failed') as failed,
         count(*) filter (where status = 'cancelled') as cancelled,
-        round(avg(score_value) filter (where score_kind = 'overall_score'), 6) as avg_overall,
-        round(avg(score_value) filter (where score_kind = 'semantic_entropy'), 6) as avg_entropy,
-        round(avg(score_value) filter (where score_kind = 'judge_score'), 6) as avg_judge_score,
+        round(avg(score_value) filter (where score_kind = 'overall_score'), 6)::numeric(16, 6) as avg_overall,
+        round(avg(score_value) filter (where score_kind = 'semantic_entropy'), 6)::numeric(24, 6) as avg_entropy,
+        round(avg(score_value) filter (where score_kind = 'judge_score'), 6)::numeric(16, 6) as avg_judge_score,
         percentile_cont(0.95) within group (order by duration_s) filter (
             where duration_s is not null
         ) as p95_duration_s

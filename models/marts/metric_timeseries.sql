@@ -33,7 +33,7 @@ hourly as (
         sum(sample_value) as value_sum,
         min(sample_value) as value_min,
         max(sample_value) as value_max,
-        round(avg(sample_value), 6) as value_num,
+        round(avg(sample_value), 6)::numeric(38, 6) as value_num,
         null::jsonb as value_json
     from samples
     group by 1, 2, 3

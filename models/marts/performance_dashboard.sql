@@ -31,7 +31,7 @@ hourly as (
         count(*) as query_count,
         count(*) filter (where not is_ok) as error_count,
         -- numeric, so the mean does not depend on the order rows are summed in
-        round(avg(duration_ms::numeric), 3) as avg_duration_ms,
+        round(avg(duration_ms::numeric), 3)::numeric(24, 3) as avg_duration_ms,
         max(duration_ms) as max_duration_ms,
         percentile_cont(0.95) within group (order by duration_ms) as p95_duration_ms
     from query_logs
