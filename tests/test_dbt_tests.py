@@ -64,8 +64,7 @@ end $$;
 CASES = [
     (
         "grain_unique_treats_null_as_value",
-        DROP_UNIQUE.format(mart="analysis_daily")
-        + "insert into mart.analysis_daily"
+        DROP_UNIQUE.format(mart="analysis_daily") + "insert into mart.analysis_daily"
         " select * from mart.analysis_daily where organization_id is null limit 1;",
         "test_name:opsmart_unique_grain,analysis_daily",
     ),

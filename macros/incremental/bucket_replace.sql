@@ -92,8 +92,7 @@
         {{ exceptions.raise_compiler_error("backfill needs both backfill_start and backfill_end") }}
     {%- endif -%}
 
-    set local lock_timeout = '{{ var("lock_timeout", "10min") }}';
-    select pg_advisory_xact_lock(hashtextextended('opsmart.mart:{{ this.schema }}.{{ this.identifier }}', 0));
+    {{ opsmart_mart_lock() }};
 
     create temporary table opsmart_build on commit drop as
     select pg_current_snapshot() as snapshot;

@@ -73,7 +73,35 @@ def _demo(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     from opsmart import bench
 
-    return bench.run(scale=args.scale, out=args.out)
+    return bench.run(scale=args.scale, out=args.out, markdown=args.markdown)
+
+
+def _backup(args: argparse.Namespace) -> int:
+    from opsmart import backup, connection
+
+    backup.backup(connection.database_url(), args.file)
+    return 0
+
+
+def _restore(args: argparse.Namespace) -> int:
+    from opsmart import backup, connection
+
+    backup.restore(connection.database_url(), args.file, force=args.force)
+    return 0
+
+
+def _purge(args: argparse.Namespace) -> int:
+    from opsmart import connection, purge
+
+    user_id = purge.parse_user_id(args.user)  # a malformed id fails before any connection
+    purge.purge_user(connection.database_url(), user_id)
+    return 0
+
+
+def _load(args: argparse.Namespace) -> int:
+    from opsmart import connection, load
+
+    return load.run(connection.database_url(), seconds=args.seconds, writers=args.writers)
 
 
 def _add_scale_args(p: argparse.ArgumentParser) -> None:
@@ -151,8 +179,31 @@ def parser() -> argparse.ArgumentParser:
 
     bn = sub.add_parser("bench", help="benchmark the marts against hand-written SQL")
     bn.add_argument("--scale", choices=["tiny", "S", "M", "L"], default="S")
-    bn.add_argument("--out", metavar="FILE.json")
+    bn.add_argument("--out", metavar="FILE.json", help="JSON output (default bench/results/SCALE.json)")
+    bn.add_argument(
+        "--markdown",
+        action="store_true",
+        help="also rewrite BENCHMARKS.md from the JSON files (alone: python -m opsmart.bench report)",
+    )
     bn.set_defaults(func=_bench)
+
+    bk = sub.add_parser("backup", help="dump the database to FILE (pg_dump custom format)")
+    bk.add_argument("file", metavar="FILE")
+    bk.set_defaults(func=_backup)
+
+    rs = sub.add_parser("restore", help="restore a backup, in one transaction, into an empty database")
+    rs.add_argument("file", metavar="FILE")
+    rs.add_argument("--force", action="store_true", help="replace the core, ops and mart schemas if present")
+    rs.set_defaults(func=_restore)
+
+    pg = sub.add_parser("purge", help="remove a user's personal data from core and ops (audited)")
+    pg.add_argument("--user", required=True, metavar="ID", help="the user's id (UUID)")
+    pg.set_defaults(func=_purge)
+
+    ld = sub.add_parser("load", help="writers at full speed with and without concurrent builds")
+    ld.add_argument("--seconds", type=_positive, default=30, help="length of each phase")
+    ld.add_argument("--writers", type=_positive, default=4)
+    ld.set_defaults(func=_load)
     return p
 
 

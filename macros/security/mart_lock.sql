@@ -1,0 +1,49 @@
+{#-
+    Two builds never interleave on a mart: each holds the mart's advisory lock
+    for its whole transaction. A build that finds the lock taken retries for up
+    to var('mart_lock_wait') (default 5min), then fails with a message naming
+    the build that holds it, so a stuck build cannot queue the scheduler
+    forever and the operator knows which session to look at.
+-#}
+{% macro opsmart_mart_lock() -%}
+    {%- set wait = var('mart_lock_wait', '5min') | string | replace("'", "''") -%}
+    {%- set key = 'opsmart.mart:' ~ this.schema ~ '.' ~ this.identifier -%}
+    set local lock_timeout = '{{ var("lock_timeout", "10min") }}';
+    do $opsmart_lock$
+    declare
+        lock_key bigint := hashtextextended('{{ key }}', 0);
+        deadline timestamptz := clock_timestamp() + '{{ wait }}'::interval;
+        pause double precision := 0.05;
+        holder text;
+    begin
+        loop
+            if pg_try_advisory_xact_lock(lock_key) then
+                return;
+            end if;
+            if clock_timestamp() >= deadline then
+                select format(
+                    'pid %s, application_name %L, user %s, connected at %s, transaction started at %s',
+                    activity.pid, activity.application_name, activity.usename,
+                    activity.backend_start, activity.xact_start
+                ) into holder
+                from pg_locks as locks
+                inner join pg_stat_activity as activity on locks.pid = activity.pid
+                where
+                    locks.locktype = 'advisory'
+                    and locks.granted
+                    and locks.database = (select db.oid from pg_database as db where db.datname = current_database())
+                    and locks.classid::bigint = ((lock_key >> 32) & 4294967295)
+                    and locks.objid::bigint = (lock_key & 4294967295)
+                    and locks.objsubid = 1
+                limit 1;
+                raise exception
+                    'opsmart: {{ this }} is being built by another build (%); gave up after waiting {{ wait }} (var mart_lock_wait)',
+                    coalesce(holder, 'it has just finished')
+                    using errcode = 'lock_not_available';
+            end if;
+            perform pg_sleep(least(pause, greatest(extract(epoch from deadline - clock_timestamp()), 0.01)));
+            pause := least(pause * 1.5, 1.0);
+        end loop;
+    end
+    $opsmart_lock$
+{%- endmacro %}

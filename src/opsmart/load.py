@@ -1,0 +1,265 @@
+"""Writers at full speed while incremental builds repeat: throughput, latency, exactness.
+
+``measure`` runs writer threads (one autocommit connection each) for a quiet phase
+without builds and then a phase with ``dbt run --select marts`` in a loop; after a
+final incremental build it rebuilds the marts from scratch into another schema and
+compares them row for row. Each writer transaction is one statement: insert an
+event or a query timing, move an analysis run to a final status, re-time or delete
+an event it inserted earlier.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import statistics
+import threading
+import time
+from dataclasses import dataclass, field
+
+import psycopg
+
+from opsmart import build, connection, digest
+
+FEATURES = ("search", "prompt.edit", "analysis.run", "export", "share", "judge.view")
+FULL_SCHEMA = "mart_full"
+
+
+@dataclass
+class Phase:
+    """What the writers did in one phase."""
+
+    label: str
+    seconds: float = 0.0
+    latencies_ms: list[float] = field(default_factory=list)
+    errors: int = 0
+    builds: int = 0
+    build_failures: int = 0
+    build_seconds: list[float] = field(default_factory=list)
+
+    @property
+    def transactions(self) -> int:
+        return len(self.latencies_ms)
+
+    @property
+    def throughput(self) -> float:
+        return self.transactions / self.seconds if self.seconds else 0.0
+
+    def percentile(self, p: float) -> float:
+        if len(self.latencies_ms) < 2:
+            return self.latencies_ms[0] if self.latencies_ms else 0.0
+        return statistics.quantiles(self.latencies_ms, n=1000, method="inclusive")[round(p * 1000) - 1]
+
+    def summary(self) -> str:
+        text = (
+            f"{self.label:<16} {self.transactions:>8,} tx in {self.seconds:5.1f} s"
+            f" = {self.throughput:8,.0f} tx/s,"
+            f" p50 {self.percentile(0.5):6.2f} ms, p99 {self.percentile(0.99):7.2f} ms, errors {self.errors}"
+        )
+        if self.builds or self.build_failures:
+            mean = statistics.fmean(self.build_seconds) if self.build_seconds else 0.0
+            text += f", builds {self.builds} ok / {self.build_failures} failed (mean {mean:.1f} s)"
+        return text
+
+
+@dataclass
+class Report:
+    phases: list[Phase]
+    events_expected: int
+    events_found: int
+    differing_marts: dict[str, tuple[str, str]]
+    final_build_ok: bool
+
+    @property
+    def ok(self) -> bool:
+        return self.final_build_ok and not self.differing_marts and self.events_expected == self.events_found
+
+    def summary(self) -> str:
+        lines = [p.summary() for p in self.phases]
+        lines.append(
+            f"writer events committed and still live: {self.events_expected:,},"
+            f" found in ops.event: {self.events_found:,}"
+        )
+        lines.append(
+            "marts equal a full refresh"
+            if not self.differing_marts
+            else f"marts differ: {sorted(self.differing_marts)}"
+        )
+        return "\n".join(lines)
+
+
+class _Writer(threading.Thread):
+    def __init__(self, url: str, seed: int, stop: threading.Event, context: dict) -> None:
+        super().__init__(daemon=True)
+        self.url, self.stop, self.context = url, stop, context
+        self.rng = random.Random(seed)  # noqa: S311 -- a workload, not a secret
+        self.phase: Phase | None = None
+        self.live_events: dict[int, dt.datetime] = {}  # id -> occurred_at of committed, undeleted inserts
+        self.failure: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            with connection.connect(
+                self.url, autocommit=True, application_name="opsmart-load-writer"
+            ) as conn:
+                while not self.stop.is_set():
+                    phase = self.phase
+                    began = time.perf_counter()
+                    try:
+                        self._one(conn)
+                    except psycopg.Error:
+                        if phase is not None:
+                            phase.errors += 1
+                        continue
+                    if phase is not None:
+                        phase.latencies_ms.append((time.perf_counter() - began) * 1000)
+        except BaseException as exc:  # reported by measure(), not lost in a thread
+            self.failure = exc
+
+    def _occurred_at(self) -> dt.datetime:
+        # Mostly now, some late by hours or days: they land in old buckets.
+        late = self.rng.choice([0, 0, 0, 1, 30, 600, 3 * 1440])
+        return self.context["now"] - dt.timedelta(minutes=self.rng.uniform(0, late))
+
+    def _one(self, conn: psycopg.Connection) -> None:
+        ctx, rng = self.context, self.rng
+        kind = rng.random()
+        if kind < 0.55 or not self.live_events:
+            occurred = self._occurred_at()
+            row = conn.execute(
+                """insert into ops.event (organization_id, user_id, source, feature_key, occurred_at, payload)
+                   values (%s, %s, 'api', %s, %s, '{"load": true}') returning id""",
+                [rng.choice(ctx["orgs"]), rng.choice(ctx["users"]), rng.choice(FEATURES), occurred],
+            ).fetchone()
+            assert row is not None
+            self.live_events[row[0]] = occurred
+        elif kind < 0.75:
+            conn.execute(
+                """insert into ops.query_performance_log
+                       (query_name, organization_id, duration_ms, ok, measured_at)
+                   values (%s, %s, %s, %s, %s)""",
+                [
+                    rng.choice(FEATURES),
+                    rng.choice(ctx["orgs"]),
+                    rng.expovariate(1 / 40),
+                    rng.random() > 0.02,
+                    self._occurred_at(),
+                ],
+            )
+        elif kind < 0.87 and ctx["runs"]:
+            conn.execute(
+                "update ops.analysis_run set status = %s, finished_at = coalesce(finished_at, started_at)"
+                " where id = %s",
+                [rng.choice(["succeeded", "failed", "cancelled"]), rng.choice(ctx["runs"])],
+            )
+        elif kind < 0.95:
+            event_id, occurred = rng.choice(list(self.live_events.items()))
+            moved = occurred - dt.timedelta(hours=rng.randint(1, 48))
+            conn.execute(
+                "update ops.event set occurred_at = %s, feature_key = %s where id = %s and occurred_at = %s",
+                [moved, rng.choice(FEATURES), event_id, occurred],
+            )
+            self.live_events[event_id] = moved
+        else:
+            event_id, occurred = rng.choice(list(self.live_events.items()))
+            conn.execute("delete from ops.event where id = %s and occurred_at = %s", [event_id, occurred])
+            del self.live_events[event_id]
+
+
+def _context(url: str) -> dict:
+    with connection.connect(url) as conn:
+        orgs = [r[0] for r in conn.execute("select id from ops.organization order by id").fetchall()]
+        users = [r[0] for r in conn.execute("select id from core.users order by id limit 500").fetchall()]
+        runs = [
+            r[0]
+            for r in conn.execute(
+                "select id from ops.analysis_run where started_at is not null order by id limit 2000"
+            ).fetchall()
+        ]
+        now = conn.execute("select now()").fetchone()[0]  # type: ignore[index]
+    if not orgs:
+        raise RuntimeError("load needs generated data: run `opsmart generate` first")
+    return {"orgs": orgs, "users": [*users, None], "runs": runs, "now": now}
+
+
+def _build_loop(url: str, stop: threading.Event, phase: Phase, select: str) -> None:
+    while not stop.is_set():
+        began = time.perf_counter()
+        result = build.dbt(["run", "--select", select], url, capture=True)
+        if result.returncode == 0:
+            phase.builds += 1
+            phase.build_seconds.append(time.perf_counter() - began)
+        else:
+            phase.build_failures += 1
+
+
+def _mart_digests(url: str, schema: str) -> dict[str, str]:
+    found = digest.digest(url, schemas=(schema,))
+    return {name.split(".", 1)[1]: value for name, value in found.items() if name != digest.OVERALL}
+
+
+def measure(
+    url: str, *, seconds: float = 20.0, writers: int = 4, select: str = "marts", seed: int = 1
+) -> Report:
+    """A quiet phase and a phase with builds, ``seconds`` each; then the final build and the comparison.
+
+    The marts must have been built once already (their staging views must exist).
+    """
+    context = _context(url)
+    stop = threading.Event()
+    threads = [_Writer(url, seed * 1000 + i, stop, context) for i in range(writers)]
+    phases = [Phase("without builds"), Phase("with builds")]
+    for t in threads:
+        t.start()
+    try:
+        for phase in phases:
+            for t in threads:
+                t.phase = phase
+            builder_stop = threading.Event()
+            builder = None
+            if phase is phases[1]:
+                builder = threading.Thread(
+                    target=_build_loop, args=(url, builder_stop, phase, select), daemon=True
+                )
+                builder.start()
+            began = time.perf_counter()
+            time.sleep(seconds)
+            # Builds overlap the writers: the phase lasts until at least one has finished.
+            while builder is not None and phase.builds + phase.build_failures == 0:
+                time.sleep(0.1)
+            phase.seconds = time.perf_counter() - began
+            for t in threads:
+                t.phase = None
+            builder_stop.set()
+            if builder is not None:
+                builder.join()
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    for t in threads:
+        if t.failure is not None:
+            raise t.failure
+    expected = {i for t in threads for i in t.live_events}
+    with connection.connect(url) as conn:
+        found = conn.execute(
+            "select count(*) from ops.event where id = any(%s)", [list(expected)]
+        ).fetchone()[0]  # type: ignore[index]
+    final = build.dbt(["run", "--select", select], url, capture=True)
+    full = build.dbt(
+        ["run", "--select", f"+{select}", "--full-refresh"], url, schema=FULL_SCHEMA, capture=True
+    )
+    incremental, rebuilt = _mart_digests(url, "mart"), _mart_digests(url, FULL_SCHEMA)
+    differing = {
+        name: (incremental.get(name, ""), rebuilt.get(name, ""))
+        for name in set(incremental) | set(rebuilt)
+        if incremental.get(name) != rebuilt.get(name)
+    }
+    return Report(phases, len(expected), found, differing, final.returncode == 0 and full.returncode == 0)
+
+
+def run(url: str, *, seconds: float = 30.0, writers: int = 4) -> int:
+    """Print the load report; exit status 0 when nothing was lost and the marts are exact."""
+    report = measure(url, seconds=seconds, writers=writers)
+    print(report.summary())
+    return 0 if report.ok else 1

@@ -1,0 +1,60 @@
+"""``opsmart purge --user ID``: remove one user's personal data from core and ops.
+
+One transaction: the user's row goes, and with it (by the schema's cascading
+foreign keys) their product events, chat sessions and messages, sessions, auth
+accounts and memberships; analysis runs, workflow runs, experiments and API keys
+stay, no longer linked to them. An audit row records the purge with counts only.
+The delete triggers log the touched hours, so the next build removes the user
+from the marts.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from psycopg.types.json import Jsonb
+
+from opsmart import connection
+from opsmart.errors import UserError
+
+# What goes with the user: (label, count query), counted before the delete.
+_COUNTS = {
+    "events": "select count(*) from ops.event where user_id = %(id)s",
+    "chat_sessions": "select count(*) from ops.chat_session where user_id = %(id)s",
+    "messages": (
+        "select count(*) from ops.message as m join ops.chat_session as s on s.id = m.session_id "
+        "where s.user_id = %(id)s"
+    ),
+    "sessions": "select count(*) from core.sessions where user_id = %(id)s",
+    "auth_accounts": "select count(*) from core.auth_accounts where user_id = %(id)s",
+    "memberships": "select count(*) from ops.organization_user where user_id = %(id)s",
+    "analysis_runs_unlinked": "select count(*) from ops.analysis_run where user_id = %(id)s",
+}
+
+
+def parse_user_id(text: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(text.strip())
+    except (ValueError, AttributeError):
+        raise UserError(f"--user wants a user id (a UUID), got {text!r}") from None
+
+
+def purge_user(url: str, user_id: str | uuid.UUID, *, quiet: bool = False) -> dict[str, int]:
+    """Delete a user and their personal data; returns what was removed, by kind."""
+    uid = user_id if isinstance(user_id, uuid.UUID) else parse_user_id(user_id)
+    params = {"id": uid}
+    with connection.connect(url) as conn:
+        found = conn.execute("select 1 from core.users where id = %(id)s for update", params).fetchone()
+        if found is None:
+            raise UserError(f"no user {uid} in {connection.describe(url)}")
+        counts = {label: conn.execute(query, params).fetchone()[0] for label, query in _COUNTS.items()}  # type: ignore[index]
+        conn.execute(
+            """insert into ops.audit_log (action, entity_type, entity_id, after_state)
+               values ('user.purge', 'user', %s, %s)""",
+            [str(uid), Jsonb({"purged": True, "removed": counts})],
+        )
+        conn.execute("delete from core.users where id = %(id)s", params)
+    if not quiet:
+        removed = ", ".join(f"{n} {label.replace('_', ' ')}" for label, n in counts.items())
+        print(f"purged user {uid}: {removed}; the next build removes them from the marts")
+    return counts

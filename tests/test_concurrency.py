@@ -1,0 +1,87 @@
+"""Concurrent builds: serialised per mart, bounded waits with a named holder, nothing double-counted."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import psycopg
+import pytest
+from reliakit import ANCHOR, assert_marts_exact, load_tiny
+
+from opsmart import build
+
+LOCK_KEY = "select hashtextextended('opsmart.mart:mart.feature_daily', 0)"
+
+
+@pytest.fixture
+def loaded_url(db_url: str) -> str:
+    return load_tiny(db_url)
+
+
+def _add_events(url: str, n: int, feature: str) -> None:
+    with psycopg.connect(url) as conn:
+        org = conn.execute("select id from ops.organization order by id limit 1").fetchone()[0]
+        conn.execute(
+            """insert into ops.event (organization_id, source, feature_key, occurred_at)
+               select %s, 'api', %s, %s - make_interval(mins => i * 7) from generate_series(1, %s) as i""",
+            [org, feature, ANCHOR, n],
+        )
+
+
+def test_two_builds_started_at_once_both_finish_and_count_nothing_twice(loaded_url: str) -> None:
+    _add_events(loaded_url, 300, "concurrent")
+    results: list = [None, None]
+
+    def one(i: int) -> None:
+        results[i] = build.dbt(["run", "--select", "marts"], loaded_url, capture=True)
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(r.returncode == 0 for r in results), [r.stdout[-2000:] for r in results]
+    with psycopg.connect(loaded_url) as conn:
+        marted = conn.execute("select sum(events) from mart.feature_daily").fetchone()[0]
+        events = conn.execute("select count(*) from ops.event").fetchone()[0]
+    assert marted == events
+    assert_marts_exact(loaded_url)
+
+
+def test_a_build_waits_for_the_holder_then_stops_naming_it(loaded_url: str) -> None:
+    _add_events(loaded_url, 20, "waiting")
+    with psycopg.connect(loaded_url, application_name="nightly-backfill") as holder:
+        holder.execute(f"select pg_advisory_xact_lock(({LOCK_KEY}))")
+        pid = holder.info.backend_pid
+        began = time.monotonic()
+        vars_ = json.dumps({"mart_lock_wait": "3s"})
+        result = build.dbt(["run", "--select", "feature_daily", "--vars", vars_], loaded_url, capture=True)
+        waited = time.monotonic() - began
+        assert result.returncode != 0
+        out = result.stdout
+        assert (
+            "is being built by another build" in out and "nightly-backfill" in out and f"pid {pid}" in out
+        ), out[-3000:]
+        assert waited >= 3
+        # A build with time to wait proceeds as soon as the holder finishes.
+        released_at = []
+
+        def release() -> None:
+            time.sleep(4)
+            holder.commit()
+            released_at.append(time.monotonic())
+
+        releaser = threading.Thread(target=release)
+        releaser.start()
+        ok = build.dbt(["run", "--select", "feature_daily"], loaded_url, capture=True)
+        releaser.join()
+    assert ok.returncode == 0, ok.stdout[-3000:]
+    with psycopg.connect(loaded_url) as conn:
+        assert (
+            conn.execute(
+                "select sum(events) from mart.feature_daily where feature_key = 'waiting'"
+            ).fetchone()[0]
+            == 20
+        )
