@@ -14,6 +14,16 @@ from opsmart import bootstrap
 from opsmart.errors import UserError
 
 REPO = Path(__file__).resolve().parents[1]
+# How many files ops_schema/ ships, and the name a test's next file gets.
+SHIPPED = len(sorted((REPO / "ops_schema").glob("[0-9][0-9][0-9]_*.sql")))
+LAST_FILE = sorted((REPO / "ops_schema").glob("[0-9][0-9][0-9]_*.sql"))[-1].name
+NEXT = SHIPPED + 1
+
+
+def nth(version: int, name: str) -> str:
+    return f"{version:03d}_{name}.sql"
+
+
 IDENT = r"([a-z_][a-z0-9_]*)"
 
 # What the design promises, read straight from the SQL files (not from bootstrap).
@@ -101,45 +111,45 @@ def test_second_run_applies_nothing_and_says_so(db_url: str, capsys: pytest.Capt
 
 
 def test_new_file_is_applied_alone(db_url: str, schema_copy: Path) -> None:
-    add_file(schema_copy, "013_extra.sql", "create table ops.extra_t (id int);")
-    assert [m.version for m in bootstrap.plan(db_url, directory=schema_copy)] == [13]
+    add_file(schema_copy, nth(NEXT, "extra"), "create table ops.extra_t (id int);")
+    assert [m.version for m in bootstrap.plan(db_url, directory=schema_copy)] == [NEXT]
     assert [m.filename for m in bootstrap.apply(db_url, quiet=True, directory=schema_copy)] == [
-        "013_extra.sql"
+        nth(NEXT, "extra")
     ]
     assert relation_exists(db_url, "ops.extra_t")
-    assert len(ledger(db_url)) == 13
+    assert len(ledger(db_url)) == NEXT
 
 
 def test_edited_applied_file_is_refused_and_nothing_applied(db_url: str, schema_copy: Path) -> None:
     events = schema_copy / "007_events.sql"
     events.write_text(events.read_text() + "\n-- an innocent-looking edit\n")
-    add_file(schema_copy, "013_extra.sql", "create table ops.extra_t (id int);")
+    add_file(schema_copy, nth(NEXT, "extra"), "create table ops.extra_t (id int);")
 
     for attempt in (bootstrap.plan, bootstrap.apply):
         with pytest.raises(UserError, match=r"ops_schema/007_events\.sql was changed after it was applied"):
             attempt(db_url, directory=schema_copy)
     assert not relation_exists(db_url, "ops.extra_t")
-    assert len(ledger(db_url)) == 12
+    assert len(ledger(db_url)) == SHIPPED
 
 
 @pytest.mark.parametrize(
     ("files", "message"),
     [
         (
-            {"014_after_gap.sql": "create table ops.extra_t (id int);"},
-            r"014_after_gap\.sql: version 013 is missing",
+            {nth(NEXT + 1, "after_gap"): "create table ops.extra_t (id int);"},
+            rf"{NEXT + 1:03d}_after_gap\.sql: version {NEXT:03d} is missing",
         ),
         (
-            {"013_a.sql": "create table ops.extra_t (id int);", "013_b.sql": "select 1;"},
-            r"ops_schema/013_a\.sql and ops_schema/013_b\.sql share version 13",
+            {nth(NEXT, "a"): "create table ops.extra_t (id int);", nth(NEXT, "b"): "select 1;"},
+            rf"ops_schema/{NEXT:03d}_a\.sql and ops_schema/{NEXT:03d}_b\.sql share version {NEXT}",
         ),
         (
             {"13_short.sql": "create table ops.extra_t (id int);"},
             r"ops_schema/13_short\.sql: file name must look",
         ),
         (
-            {"013_Upper.sql": "create table ops.extra_t (id int);"},
-            r"ops_schema/013_Upper\.sql: file name must",
+            {f"{NEXT:03d}_Upper.sql": "create table ops.extra_t (id int);"},
+            rf"ops_schema/{NEXT:03d}_Upper\.sql: file name must",
         ),
     ],
     ids=["gap", "duplicate", "short-version", "uppercase-name"],
@@ -157,18 +167,19 @@ def test_bad_file_set_is_refused_before_anything_runs(
 
 
 def test_ledger_row_without_its_file_is_refused(db_url: str, schema_copy: Path) -> None:
-    (schema_copy / "012_grants.sql").unlink()
+    (schema_copy / LAST_FILE).unlink()
     with pytest.raises(
-        UserError, match=r"version 12 \(012_grants\.sql\) was applied but ops_schema/ has no file"
+        UserError,
+        match=rf"version {SHIPPED} \({re.escape(LAST_FILE)}\) was applied but ops_schema/ has no file",
     ):
         bootstrap.apply(db_url, quiet=True, directory=schema_copy)
 
 
 def test_failing_file_leaves_no_trace(db_url: str, schema_copy: Path) -> None:
-    add_file(schema_copy, "013_ok.sql", "create table ops.ok_t (id int);\n")
+    add_file(schema_copy, nth(NEXT, "ok"), "create table ops.ok_t (id int);\n")
     bad = add_file(
         schema_copy,
-        "014_bad.sql",
+        nth(NEXT + 1, "bad"),
         "create table ops.bad_a (id int);\n"
         "create table ops.bad_b (id int);\n"
         "select * from ops.no_such_table;\n",
@@ -178,26 +189,26 @@ def test_failing_file_leaves_no_trace(db_url: str, schema_copy: Path) -> None:
         bootstrap.apply(db_url, quiet=True, directory=schema_copy)
     message = str(caught.value)
     assert "\n" not in message
-    assert "ops_schema/014_bad.sql" in message
+    assert f"ops_schema/{nth(NEXT + 1, 'bad')}" in message
     assert "(line 3)" in message
     assert 'relation "ops.no_such_table" does not exist' in message
 
     assert relation_exists(db_url, "ops.ok_t")  # the earlier file stays applied
     assert not relation_exists(db_url, "ops.bad_a")
     assert not relation_exists(db_url, "ops.bad_b")
-    assert [row[0] for row in ledger(db_url)] == list(range(1, 14))
+    assert [row[0] for row in ledger(db_url)] == list(range(1, NEXT + 1))
 
     bad.write_text("create table ops.bad_a (id int);\n")
-    assert [m.version for m in bootstrap.apply(db_url, quiet=True, directory=schema_copy)] == [14]
+    assert [m.version for m in bootstrap.apply(db_url, quiet=True, directory=schema_copy)] == [NEXT + 1]
 
 
 def test_error_inside_plpgsql_names_the_file(db_url: str, schema_copy: Path) -> None:
-    add_file(schema_copy, "013_do.sql", "do $$\nbegin\n    perform ops.no_such_function();\nend\n$$;\n")
+    add_file(schema_copy, nth(NEXT, "do"), "do $$\nbegin\n    perform ops.no_such_function();\nend\n$$;\n")
     with pytest.raises(
-        UserError, match=r"ops_schema/013_do\.sql failed .*no_such_function\(\) does not exist"
+        UserError, match=rf"ops_schema/{NEXT:03d}_do\.sql failed .*no_such_function\(\) does not exist"
     ):
         bootstrap.apply(db_url, quiet=True, directory=schema_copy)
-    assert len(ledger(db_url)) == 12
+    assert len(ledger(db_url)) == SHIPPED
 
 
 def test_concurrent_bootstraps_apply_each_file_once(empty_db_url: str) -> None:
@@ -219,8 +230,8 @@ def test_concurrent_bootstraps_apply_each_file_once(empty_db_url: str) -> None:
         t.join(timeout=120)
     assert errors == []
     # One applied everything; the other waited for the lock, then found nothing.
-    assert sorted(len(r) for r in results) == [0, 12]
-    assert [row[0] for row in ledger(empty_db_url)] == list(range(1, 13))
+    assert sorted(len(r) for r in results) == [0, SHIPPED]
+    assert [row[0] for row in ledger(empty_db_url)] == list(range(1, SHIPPED + 1))
 
 
 def test_status_lists_applied_and_pending(
@@ -232,26 +243,26 @@ def test_status_lists_applied_and_pending(
     bootstrap.apply(empty_db_url, quiet=True, directory=schema_copy)
 
     states = [(e.version, e.state) for e in bootstrap.status(empty_db_url)]
-    assert states == [(v, "applied" if v <= 3 else "pending") for v in range(1, 13)]
+    assert states == [(v, "applied" if v <= 3 else "pending") for v in range(1, SHIPPED + 1)]
 
     assert bootstrap.print_status(empty_db_url) == 0
     lines = capsys.readouterr().out.splitlines()
     rows = {int(line.split()[0]): line for line in lines[1:-1]}
-    assert sorted(rows) == list(range(1, 13))
+    assert sorted(rows) == list(range(1, SHIPPED + 1))
     assert all(re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", rows[v]) for v in (1, 2, 3))
-    assert all(rows[v].endswith("pending") for v in range(4, 13))
-    assert lines[-1] == "3 applied, 9 pending"
+    assert all(rows[v].endswith("pending") for v in range(4, SHIPPED + 1))
+    assert lines[-1] == f"3 applied, {SHIPPED - 3} pending"
 
 
 def test_cli_status_and_apply(empty_db_url: str, cli) -> None:
     env = {"OPSMART_DATABASE_URL": empty_db_url}
     status = cli("bootstrap", "--status", env=env)
     assert status.returncode == 0, status.stderr
-    assert status.stdout.count("pending") == 13  # 12 rows and the summary line
+    assert status.stdout.count("pending") == SHIPPED + 1  # a row per file and the summary line
 
     applied = cli("bootstrap", env=env)
     assert applied.returncode == 0, applied.stderr
-    assert applied.stdout.count("applied ops_schema/") == 12
+    assert applied.stdout.count("applied ops_schema/") == SHIPPED
 
     again = cli("bootstrap", env=env)
     assert again.returncode == 0

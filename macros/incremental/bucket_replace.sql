@@ -32,12 +32,28 @@
 {%- endmacro %}
 
 
+{#-
+    The span of the changed buckets, published by the pre-hook as transaction
+    settings: current_setting() is stable, so the planner estimates the range
+    predicates below from the real bounds (and prunes partitions) instead of
+    guessing, and picks index probes when few buckets changed.
+-#}
+{% macro opsmart_changed_from() -%}
+    current_setting('opsmart.changed_from')::timestamptz
+{%- endmacro %}
+
+
+{% macro opsmart_changed_to() -%}
+    current_setting('opsmart.changed_to')::timestamptz
+{%- endmacro %}
+
+
 {#- Filter for a source's time column: only rows in changed buckets when incremental. -#}
 {% macro opsmart_only_changed(column, grain) -%}
     {%- if is_incremental() -%}
         {%- set changed = opsmart_changed_buckets() -%}
-        {{ column }} >= (select min(bucket_start) from {{ changed }})
-        and {{ column }} < (select max(bucket_end) from {{ changed }})
+        {{ column }} >= {{ opsmart_changed_from() }}
+        and {{ column }} < {{ opsmart_changed_to() }}
         and {{ opsmart_bucket_expression(column, grain) }} in (select bucket_start from {{ changed }})
     {%- else -%}
         true
@@ -162,6 +178,11 @@
     group by changed.bucket_start;
 
     analyze {{ opsmart_changed_buckets() }};
+
+    select
+        set_config('opsmart.changed_from', coalesce(min(bucket_start), 'infinity')::text, true),
+        set_config('opsmart.changed_to', coalesce(max(bucket_end), '-infinity')::text, true)
+    from {{ opsmart_changed_buckets() }};
     {% endif %}
 
     insert into {{ state }} as state

@@ -1,5 +1,7 @@
 -- The scores analysis_daily averages, each tied to its run's organization and
 -- start: overall_score and semantic_entropy metrics, and judge scores.
+-- Runs are joined once, after the union: a CTE referenced twice would be
+-- materialized over every run before the mart's started_at filter applies.
 
 with
 
@@ -21,42 +23,37 @@ judge_scores as (
 
 ),
 
-metric_scores as (
+run_scores as (
 
     select
-        analysis_runs.organization_id,
-        analysis_runs.started_at,
-        analysis_metrics.metric_key as score_kind,
-        analysis_metrics.value_num as score_value
+        analysis_run_id,
+        metric_key as score_kind,
+        value_num as score_value
     from analysis_metrics
-    inner join analysis_runs
-        on analysis_metrics.analysis_run_id = analysis_runs.analysis_run_id
     where
-        analysis_metrics.metric_key in ('overall_score', 'semantic_entropy')
-        and analysis_metrics.value_num is not null
-
-),
-
-judge_run_scores as (
-
+        metric_key in ('overall_score', 'semantic_entropy')
+        and value_num is not null
+    union all
     select
-        analysis_runs.organization_id,
-        analysis_runs.started_at,
+        analysis_run_id,
         'judge_score' as score_kind,
-        judge_scores.score as score_value
+        score as score_value
     from judge_scores
-    inner join analysis_runs
-        on judge_scores.analysis_run_id = analysis_runs.analysis_run_id
 
 ),
 
 scores as (
 
-    select * from metric_scores
-    union all
-    select * from judge_run_scores
+    select
+        analysis_runs.organization_id,
+        analysis_runs.started_at,
+        run_scores.score_kind,
+        run_scores.score_value
+    from run_scores
+    inner join analysis_runs
+        on run_scores.analysis_run_id = analysis_runs.analysis_run_id
+    where analysis_runs.started_at is not null
 
 )
 
 select * from scores
-where started_at is not null
