@@ -86,7 +86,7 @@ def test_pending_migrations_exit_one(empty_db_url: str, schema_copy: Path, cli) 
 
     result = cli("check", env={URL: empty_db_url})
     assert result.returncode == 1, result.stdout + result.stderr
-    assert "9 pending migrations" in result.stdout
+    assert f"{SHIPPED - 3} pending migrations" in result.stdout
     assert "missing tables: " in result.stdout and "ops.event" in result.stdout
     assert re.search(r"^status\s+UNHEALTHY$", result.stdout, re.M)
 

@@ -88,6 +88,10 @@ VALID: dict[str, Callable[[Rows], dict[str, Any]]] = {
         "role": "member",
         "status": "active",
     },
+    "ops.tenant_reader": lambda r: {
+        "role_name": f"tenant_{r.uniq()}",
+        "organization_id": r.id("ops.organization"),
+    },
     "ops.api_key": lambda r: {
         "organization_id": r.id("ops.organization"),
         "user_id": r.id("core.users"),
