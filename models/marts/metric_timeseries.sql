@@ -7,7 +7,7 @@
         change_sources=['analysis_metric', 'judge_score', 'evaluation_metric', 'message'],
         indexes=[
             {'columns': ['metric_key', 'ts_bucket']},
-            {'columns': ['organization_id', 'ts_bucket']},
+            {'columns': ['organization_id', 'metric_key', 'ts_bucket']},
         ],
         pre_hook="{{ opsmart_claim_changes() }}",
         post_hook="{{ opsmart_release_changes() }}",
