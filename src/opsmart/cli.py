@@ -1,4 +1,6 @@
-"""The ``opsmart`` command: parses arguments and calls the module that does the work."""
+"""opsmart: exact, incremental analytics marts over the platform's PostgreSQL ops schema.
+
+The command line is thin: it parses arguments and calls the module that does the work."""
 
 from __future__ import annotations
 
@@ -143,7 +145,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="opsmart", description=__doc__)
+    p = _Parser(prog="opsmart", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     db = sub.add_parser("db", help="start, stop or locate the embedded PostgreSQL")
