@@ -76,6 +76,17 @@ def _refused_by_name(exc: psycopg.Error, names: set[str]) -> bool:
     return False
 
 
+def _insert_or_refused_whole(conn, statement: str, params: dict, leftovers: str, marker: str):
+    """Rows of a two-row insert, or None when it was refused by a named constraint
+    and left neither row (``leftovers`` counts rows carrying ``marker``)."""
+    try:
+        return conn.execute(statement, params).fetchall()
+    except psycopg.Error as exc:
+        assert _refused_by_name(exc, conn.info_extra["constraints"]), repr(exc)
+        assert conn.execute(leftovers, [marker]).fetchone()[0] == 0
+        return None
+
+
 @SETTINGS
 @given(feature=odd_text, occurred=timestamps, payload=payloads)
 def test_events_are_stored_exactly_or_refused_whole(conn, feature, occurred, payload) -> None:
@@ -87,16 +98,9 @@ def test_events_are_stored_exactly_or_refused_whole(conn, feature, occurred, pay
                (%(org)s, 'api', %(f)s, %(t)s::timestamptz, %(p)s::jsonb)
         returning id, feature_key, occurred_at, payload"""
     params = {"org": org, "m": marker, "f": feature, "t": occurred, "p": payload}
-    try:
-        rows = conn.execute(statement, params).fetchall()
-    except psycopg.Error as exc:
-        assert _refused_by_name(exc, conn.info_extra["constraints"]), repr(exc)
-        assert (
-            conn.execute(
-                "select count(*) from ops.event where payload @> jsonb_build_object('m', %s::text)", [marker]
-            ).fetchone()[0]
-            == 0
-        )
+    leftovers = "select count(*) from ops.event where payload @> jsonb_build_object('m', %s::text)"
+    rows = _insert_or_refused_whole(conn, statement, params, leftovers, marker)
+    if rows is None:
         return
     event_id = rows[1][0]
     stored = conn.execute(
@@ -123,16 +127,10 @@ def test_metric_values_are_stored_exactly_or_refused_whole(conn, key, value, raw
         insert into ops.analysis_metric (analysis_run_id, key, value_num, value_text)
         values (%(run)s, 'ok', 1, %(m)s), (%(run)s, %(k)s, %(v)s, %(raw)s)
         returning id"""
-    try:
-        rows = conn.execute(statement, {"run": run, "m": marker, "k": key, "v": value, "raw": raw}).fetchall()
-    except psycopg.Error as exc:
-        assert _refused_by_name(exc, conn.info_extra["constraints"]), repr(exc)
-        assert (
-            conn.execute(
-                "select count(*) from ops.analysis_metric where value_text = %s", [marker]
-            ).fetchone()[0]
-            == 0
-        )
+    params = {"run": run, "m": marker, "k": key, "v": value, "raw": raw}
+    leftovers = "select count(*) from ops.analysis_metric where value_text = %s"
+    rows = _insert_or_refused_whole(conn, statement, params, leftovers, marker)
+    if rows is None:
         return
     stored = conn.execute(
         "select key, value_num, value_text from ops.analysis_metric where id = %s", [rows[1][0]]
@@ -157,16 +155,9 @@ def test_query_timings_are_stored_exactly_or_refused_whole(
         values ('ok', %(m)s, 1, 1, now()), (%(n)s, %(m)s, %(d)s::double precision, %(r)s, %(t)s::timestamptz)
         returning id"""
     params = {"m": marker, "n": name, "d": duration, "r": rows_returned, "t": measured}
-    try:
-        rows = conn.execute(statement, params).fetchall()
-    except psycopg.Error as exc:
-        assert _refused_by_name(exc, conn.info_extra["constraints"]), repr(exc)
-        assert (
-            conn.execute(
-                "select count(*) from ops.query_performance_log where endpoint = %s", [marker]
-            ).fetchone()[0]
-            == 0
-        )
+    leftovers = "select count(*) from ops.query_performance_log where endpoint = %s"
+    rows = _insert_or_refused_whole(conn, statement, params, leftovers, marker)
+    if rows is None:
         return
     stored = conn.execute(
         "select query_name, duration_ms, rows_returned, measured_at"
