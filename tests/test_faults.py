@@ -88,7 +88,7 @@ def test_a_server_restart_mid_build_leaves_the_mart_as_before_and_the_next_build
     proc = dbt_process(loaded_url, "run", "--select", "marts", "--vars", PAUSE, target=tmp_path / "target")
     try:
         wait_for_query(loaded_url, "%pg_sleep(120%")
-        localdb._pg_ctl(["-w", "-m", "fast", "restart", "-l", str(localdb.pgdata() / "log")])
+        localdb.server().restart()
         out, _ = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:

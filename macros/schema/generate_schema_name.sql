@@ -5,6 +5,11 @@
     its own staging views and marts side by side with the first.
 -#}
 {% macro generate_schema_name(custom_schema_name, node) -%}
+    {%- if not modules.re.fullmatch('[a-z_][a-z0-9_]{0,54}', target.schema) -%}
+        {{ exceptions.raise_compiler_error(
+            "opsmart: the target schema (OPSMART_MART_SCHEMA) must be a lowercase schema name "
+            ~ "(letters, digits, _; at most 55 characters), got '" ~ target.schema ~ "'") }}
+    {%- endif -%}
     {%- if custom_schema_name is none or custom_schema_name == 'mart' -%}
         {{ target.schema }}
     {%- else -%}

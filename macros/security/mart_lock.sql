@@ -6,13 +6,13 @@
     forever and the operator knows which session to look at.
 -#}
 {% macro opsmart_mart_lock() -%}
-    {%- set wait = var('mart_lock_wait', '5min') | string | replace("'", "''") -%}
+    {%- set wait = var('mart_lock_wait') -%}
     {%- set key = 'opsmart.mart:' ~ this.schema ~ '.' ~ this.identifier -%}
-    set local lock_timeout = '{{ var("lock_timeout", "10min") }}';
+
     do $opsmart_lock$
     declare
-        lock_key bigint := hashtextextended('{{ key }}', 0);
-        deadline timestamptz := clock_timestamp() + '{{ wait }}'::interval;
+        lock_key bigint := hashtextextended({{ opsmart_literal(key) }}, 0);
+        deadline timestamptz := clock_timestamp() + {{ opsmart_literal(wait) }}::interval;
         pause double precision := 0.05;
         holder text;
     begin
@@ -37,8 +37,8 @@
                     and locks.objsubid = 1
                 limit 1;
                 raise exception
-                    'opsmart: {{ this }} is being built by another build (%); gave up after waiting {{ wait }} (var mart_lock_wait)',
-                    coalesce(holder, 'it has just finished')
+                    'opsmart: % is being built by another build (%); gave up after waiting % (var mart_lock_wait)',
+                    {{ opsmart_literal(this) }}, coalesce(holder, 'it has just finished'), {{ opsmart_literal(wait) }}
                     using errcode = 'lock_not_available';
             end if;
             perform pg_sleep(least(pause, greatest(extract(epoch from deadline - clock_timestamp()), 0.01)));

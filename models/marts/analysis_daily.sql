@@ -8,8 +8,6 @@
         indexes=[
             {'columns': ['organization_id', 'day']},
         ],
-        pre_hook="{{ opsmart_claim_changes() }}",
-        post_hook="{{ opsmart_release_changes() }}",
     )
 }}
 

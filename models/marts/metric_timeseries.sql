@@ -9,8 +9,6 @@
             {'columns': ['metric_key', 'ts_bucket']},
             {'columns': ['organization_id', 'metric_key', 'ts_bucket']},
         ],
-        pre_hook="{{ opsmart_claim_changes() }}",
-        post_hook="{{ opsmart_release_changes() }}",
     )
 }}
 

@@ -8,8 +8,6 @@
         indexes=[
             {'columns': ['subject', 'ts_bucket']},
         ],
-        pre_hook="{{ opsmart_claim_changes() }}",
-        post_hook="{{ opsmart_release_changes() }}",
     )
 }}
 

@@ -1,7 +1,7 @@
 """``opsmart backup FILE`` / ``opsmart restore FILE``: pg_dump custom format, restored atomically.
 
-The client tools are the ones pgserver bundles (PostgreSQL 16), so they match the
-embedded server and can dump an external PostgreSQL 15 or 16 as well. The
+The client tools are the embedded server's (PostgreSQL 18): pg_dump and
+pg_restore read every older server, so they dump an external PostgreSQL 15+ too. The
 connection reaches them through the libpq variables, never on a command line.
 """
 
@@ -31,12 +31,9 @@ order by 1
 
 def bin_dir() -> Path:
     """Folder of the bundled pg_dump and pg_restore."""
-    from opsmart import localdb
+    from opsmart import postgres
 
-    localdb._quiet_pgserver()  # its import warns on stderr as root
-    from pgserver._commands import POSTGRES_BIN_PATH
-
-    return Path(POSTGRES_BIN_PATH)
+    return postgres.embedded_bindir()
 
 
 def _run(tool: str, args: list[str], url: str) -> subprocess.CompletedProcess[str]:

@@ -5,6 +5,11 @@ of its bytes. A run holds a session advisory lock for its whole duration, so two
 bootstrappers never interleave: the second waits, then re-reads the ledger and
 finds nothing left to do. Each file applies in its own transaction together with
 its ledger row, so a failing file leaves nothing of itself behind.
+
+Then, on every run, the repeatable files (``ops_schema/repeatable/``: the group
+roles and every privilege they hold) apply again in one transaction, and the
+deployment's mart schemas are made: roles a DBA creates after the first
+bootstrap get their privileges at the next one.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from psycopg import sql
 from opsmart import connection
 from opsmart.errors import UserError
 
+REPEATABLE = ("roles.sql", "grants.sql")  # in this order, on every run
 FILE_PATTERN = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 LEDGER = sql.Identifier("ops", "schema_migrations")
 # Fixed key for pg_advisory_lock: the bytes of "opsmart" read as an integer.
@@ -80,6 +86,23 @@ class Entry:
 
 def schema_dir() -> Path:
     return connection.project_dir() / "ops_schema"
+
+
+def roles_sql(directory: Path | None = None) -> str:
+    """The script that creates the group roles, for a DBA to run where bootstrap may not."""
+    return _repeatable(directory)[0][1]
+
+
+def _repeatable(directory: Path | None = None) -> list[tuple[str, str]]:
+    folder = (Path(directory) if directory is not None else schema_dir()) / "repeatable"
+    files = []
+    for name in REPEATABLE:
+        path = folder / name
+        try:
+            files.append((f"{folder.parent.name}/repeatable/{name}", path.read_text(encoding="utf-8")))
+        except OSError as exc:
+            raise UserError(f"cannot read {path}: {exc.strerror}") from None
+    return files
 
 
 def discover(directory: Path | None = None) -> list[Migration]:
@@ -229,9 +252,32 @@ def _lock(conn: psycopg.Connection, quiet: bool) -> None:
     conn.execute("select pg_advisory_lock(%s)", [LOCK_KEY])
 
 
+def _apply_repeatable(conn: psycopg.Connection, directory: Path | None, mart_schema: str) -> None:
+    """Roles, privileges and the deployment's mart schemas, in one transaction."""
+    files = _repeatable(directory)
+    with conn.transaction():
+        for label, text in files:
+            try:
+                with conn.transaction():
+                    conn.execute(text)  # type: ignore[arg-type]
+            except psycopg.Error as exc:
+                message = exc.diag.message_primary or str(exc).splitlines()[0]
+                raise UserError(f"{label} failed: {message}; nothing of it was applied") from None
+        for name, kind in ((mart_schema, "mart"), (f"{mart_schema}_staging", "staging")):
+            try:
+                with conn.transaction():
+                    conn.execute("select ops.create_mart_schema(%s, %s)", [name, kind])
+            except psycopg.Error as exc:
+                raise UserError(f"cannot make mart schema {name}: {exc.diag.message_primary}") from None
+            conn.execute("update ops.mart_schema set is_protected = true where schema_name = %s", [name])
+
+
 def apply(url: str, quiet: bool = False, directory: Path | None = None) -> list[Migration]:
-    """Applies every pending file in order; returns the ones it applied."""
+    """Applies every pending file in order, then the repeatable ones; returns the versioned files applied."""
     migrations = discover(directory)
+    mart_schema = connection.mart_schema()
+    if not quiet:
+        print(f"bootstrapping {connection.describe(url)} ({connection.origin()})", flush=True)
 
     def notice(diag: psycopg.errors.Diagnostic) -> None:
         if diag.message_primary and diag.message_primary.startswith("opsmart:"):
@@ -266,6 +312,7 @@ def apply(url: str, quiet: bool = False, directory: Path | None = None) -> list[
             applied.append(m)
             if not quiet:
                 print(f"applied {m.label} ({duration_ms} ms)", flush=True)
+        _apply_repeatable(conn, directory, mart_schema)
     if not quiet and not applied:
         print(f"nothing to apply: all {len(migrations)} files of the ops schema are applied")
     return applied

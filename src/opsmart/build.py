@@ -12,6 +12,7 @@ import datetime as dt
 import fcntl
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -19,10 +20,9 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from opsmart import connection
+from opsmart import connection, logins
 from opsmart.errors import UserError
 
-SCHEMA_ENV = "OPSMART_MART_SCHEMA"
 MARTS = ("metric_timeseries", "feature_daily", "analysis_daily", "performance_dashboard")
 
 
@@ -53,7 +53,7 @@ def _dbt_executable() -> list[str]:
 
 def profiles_dir() -> Path:
     """A folder holding profiles.yml (a copy of profiles.example.yml)."""
-    folder = connection.home_dir() / "dbt"
+    folder = connection.ensure_home() / "dbt"
     folder.mkdir(parents=True, exist_ok=True)
     source = connection.project_dir() / "profiles.example.yml"
     target = folder / "profiles.yml"
@@ -63,28 +63,23 @@ def profiles_dir() -> Path:
     return folder
 
 
-# Server-side limits of every dbt session, so a stuck lock or a hung statement
-# cannot hang the scheduler: (setting, environment variable overriding it, default).
-# statement_timeout stays above the mart lock wait (var mart_lock_wait, 5min);
-# client_connection_check_interval lets the server abort the work of a build
-# whose process was killed even while a statement runs.
-SESSION_LIMITS = (
-    ("statement_timeout", "OPSMART_STATEMENT_TIMEOUT", "1h"),
-    ("lock_timeout", "OPSMART_LOCK_TIMEOUT", "10min"),
-    ("idle_in_transaction_session_timeout", "OPSMART_IDLE_TIMEOUT", "10min"),
-    ("client_connection_check_interval", "OPSMART_CONNECTION_CHECK", "2s"),
-)
+_DURATION = re.compile(r"^[0-9]+(\.[0-9]+)?\s*(us|ms|s|min|h|d)?$")
 
 
-def session_options() -> str:
-    """``-c name=value`` for each session limit, as libpq's PGOPTIONS takes them."""
-    parts = []
-    for setting, variable, default in SESSION_LIMITS:
+def session_limits() -> dict[str, tuple[str, str]]:
+    """setting -> (environment variable, default), as dbt_project.yml's var session_limits declares them."""
+    import yaml
+
+    project = yaml.safe_load((connection.project_dir() / "dbt_project.yml").read_text())
+    return {name: (spec["env"], str(spec["default"])) for name, spec in project["vars"]["session_limits"].items()}
+
+
+def check_session_limits() -> None:
+    """The session-limit variables of the environment are durations, or a one-line error naming the bad one."""
+    for variable, default in session_limits().values():
         value = os.environ.get(variable, default).strip()
-        if not value or any(c.isspace() or c == "\\" for c in value):
-            raise UserError(f"{variable} must be a PostgreSQL duration such as 30s or 10min, got {value!r}")
-        parts.append(f"-c {setting}={value}")
-    return " ".join(parts)
+        if not _DURATION.match(value):
+            raise UserError(f"{variable} must be a duration such as 30s or 10min, got {value!r}")
 
 
 def dbt_env(url: str, schema: str | None = None) -> dict[str, str]:
@@ -94,11 +89,31 @@ def dbt_env(url: str, schema: str | None = None) -> dict[str, str]:
     env.update(connection.libpq_env(url))
     env["DBT_PROFILES_DIR"] = str(profiles_dir())
     env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
-    # A PGOPTIONS of the caller's comes last, so its settings win.
-    env["PGOPTIONS"] = " ".join(filter(None, [session_options(), os.environ.get("PGOPTIONS", "")]))
     if schema:
-        env[SCHEMA_ENV] = schema
+        env[connection.SCHEMA_ENV] = connection.check_schema_name(schema, "the mart schema")
     return env
+
+
+def build_url(url: str) -> str:
+    """The URL builds connect with: on the embedded server its build login, else ``url`` as given."""
+    if connection.is_external():
+        return url
+    from opsmart import localdb
+
+    password_file = localdb.server().pgdata.with_name("builder.password")
+    return logins.ensure_login(url, logins.BUILDER, logins.TRANSFORMER, password_file)
+
+
+def preflight(url: str) -> None:
+    """One clear line, before dbt starts, when the database is unreachable or the login may not build."""
+    check_session_limits()
+    connection.mart_schema()
+    problem = logins.build_role_problem(url)
+    if problem:
+        raise UserError(
+            f"builds run as a login of opsmart_transformer and nothing more: {problem}; "
+            "create one (README, Roles) and point OPSMART_DATABASE_URL at it"
+        )
 
 
 @contextlib.contextmanager
@@ -167,9 +182,12 @@ def build_args(
     if full_refresh:
         args.append("--full-refresh")
     if select:
-        args += ["--select", select]
+        if not select.strip():
+            raise UserError("--select wants a dbt selector such as feature_daily, got an empty one")
+        # a selector that matches nothing is a typo in a scheduled job, not success
+        args += ["--select", select, "--warn-error-options", '{"error": ["NoNodesForSelectionCriteria"]}']
     merged = dict(variables or {})
-    if backfill:
+    if backfill is not None:
         if full_refresh:
             raise UserError("--backfill and --full-refresh do not mix: a full refresh rebuilds every day")
         start, end = parse_backfill(backfill)
@@ -178,6 +196,12 @@ def build_args(
         args += ["--vars", json.dumps(merged)]
     extra = [a for a in (extra or []) if a != "--"]
     return args + extra
+
+
+def platform_is_empty(url: str) -> bool:
+    """True before the platform has written anything the marts read."""
+    with connection.connect(url, autocommit=True) as conn:
+        return not conn.execute("select exists (select from ops.organization)").fetchone()[0]
 
 
 def run(
@@ -189,11 +213,17 @@ def run(
     extra: list[str] | None = None,
     freshness: bool = True,
 ) -> int:
-    """``dbt build`` (models, tests, unit tests), then ``dbt source freshness``."""
+    """``dbt build`` (models, tests, unit tests), then ``dbt source freshness``, as the build login."""
     args = build_args(full_refresh=full_refresh, backfill=backfill, select=select, extra=extra)
+    url = build_url(url)
+    preflight(url)
     result = dbt(args, url)
     if result.returncode != 0:
         return result.returncode
-    if freshness:
-        return dbt(["source", "freshness"], url).returncode
-    return 0
+    if not freshness:
+        return 0
+    if platform_is_empty(url):
+        # Every source is "stale" before the first row arrives; that is not a failure.
+        print("source freshness: skipped, the platform has no data yet (ops.organization is empty)")
+        return 0
+    return dbt(["source", "freshness"], url).returncode

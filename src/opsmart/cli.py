@@ -29,6 +29,9 @@ def _db(args: argparse.Namespace) -> int:
 def _bootstrap(args: argparse.Namespace) -> int:
     from opsmart import bootstrap, connection
 
+    if args.roles_sql:
+        print(bootstrap.roles_sql(), end="")
+        return 0
     url = connection.database_url()
     if args.status:
         return bootstrap.print_status(url)
@@ -154,6 +157,11 @@ def parser() -> argparse.ArgumentParser:
 
     bs = sub.add_parser("bootstrap", help="apply ops_schema/ (idempotent)")
     bs.add_argument("--status", action="store_true", help="list applied and pending files")
+    bs.add_argument(
+        "--roles-sql",
+        action="store_true",
+        help="print the SQL that creates the group roles, for a DBA where bootstrap may not (no connection)",
+    )
     bs.set_defaults(func=_bootstrap)
 
     gen = sub.add_parser("generate", help="load deterministic synthetic ops data")

@@ -19,6 +19,11 @@ from opsmart.errors import UserError
 URL_ENV = "OPSMART_DATABASE_URL"
 HOME_ENV = "OPSMART_HOME"
 PROJECT_ENV = "OPSMART_PROJECT_DIR"
+SCHEMA_ENV = "OPSMART_MART_SCHEMA"
+DEFAULT_MART_SCHEMA = "mart"
+# What ops.create_mart_schema accepts: a plain lowercase identifier that needs
+# no quoting anywhere, with room for the "_staging" suffix.
+_SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,54}$")
 
 
 def project_dir() -> Path:
@@ -39,8 +44,41 @@ def home_dir() -> Path:
     return project_dir() / ".opsmart"
 
 
+def ensure_home() -> Path:
+    """``home_dir()``, created if needed; a clear error when it cannot be used."""
+    home = home_dir()
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise UserError(f"{HOME_ENV} {home} is a file, not a directory: point it at a folder") from None
+    except OSError as exc:
+        raise UserError(f"cannot create the opsmart home {home}: {exc.strerror}") from None
+    if not os.access(home, os.W_OK | os.X_OK):
+        raise UserError(f"the opsmart home {home} is not writable: point {HOME_ENV} at a folder you own")
+    return home
+
+
+def check_schema_name(name: str, source: str = SCHEMA_ENV) -> str:
+    """``name`` when it can be a mart schema; a one-line error naming ``source`` otherwise."""
+    if not _SCHEMA_NAME.match(name):
+        raise UserError(
+            f"{source} must be a lowercase schema name (letters, digits, _; at most 55 characters), got {name!r}"
+        )
+    return name
+
+
+def mart_schema() -> str:
+    """The schema the marts are built in (``OPSMART_MART_SCHEMA``, default ``mart``)."""
+    return check_schema_name(os.environ.get(SCHEMA_ENV) or DEFAULT_MART_SCHEMA)
+
+
 def is_external() -> bool:
     return bool(os.environ.get(URL_ENV))
+
+
+def origin() -> str:
+    """Where the database URL comes from, for messages."""
+    return f"from {URL_ENV}" if is_external() else f"the embedded server in {home_dir()}"
 
 
 def database_url(*, start: bool = True) -> str:

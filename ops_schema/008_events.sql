@@ -37,9 +37,14 @@ create index idx_event_payload on ops.event using gin (payload jsonb_path_ops);
 
 create table ops.event_default partition of ops.event default;
 
+-- Runs with its owner's rights, so the platform (opsmart_app, which may not
+-- create tables in ops) can make the partition it needs.
 create or replace function ops.ensure_event_partitions(p_from date, p_to date)
 returns integer
-language plpgsql as $$
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
 declare
     month_start date := date_trunc('month', p_from)::date;
     month_end date;
@@ -48,6 +53,9 @@ declare
 begin
     if p_from > p_to then
         raise exception 'ensure_event_partitions: % is after %', p_from, p_to;
+    end if;
+    if p_to - p_from > 3660 then
+        raise exception 'ensure_event_partitions: % to % is more than ten years of months', p_from, p_to;
     end if;
     while month_start <= p_to loop
         month_end := (month_start + interval '1 month')::date;
@@ -69,6 +77,11 @@ begin
         end if;
         month_start := month_end;
     end loop;
+    if created > 0 then
+        -- new partitions refuse truncate like their parent (tracking triggers
+        -- are row triggers, cloned by attach)
+        perform ops.refuse_truncate_of('ops.event');
+    end if;
     return created;
 end
 $$;
@@ -80,4 +93,11 @@ comment on function ops.ensure_event_partitions(date, date) is
 select ops.ensure_event_partitions(
     (date_trunc('month', now()) - interval '24 months')::date,
     (date_trunc('month', now()) + interval '12 months')::date
+);
+
+-- Mart source (see 002_change_tracking.sql): feature_daily counts each event
+-- in its hour (day) and organization.
+select ops.track_mart_source(
+    'event', 'ops.event', 'row.occurred_at', 'row.organization_id',
+    array['organization_id', 'user_id', 'feature_key', 'occurred_at']
 );

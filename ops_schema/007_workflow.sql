@@ -61,3 +61,15 @@ create table ops.evaluation_metric (
 );
 create index idx_evaluation_metric_run_id_metric_name on ops.evaluation_metric (run_id, metric_name);
 create index idx_evaluation_metric_created_at on ops.evaluation_metric (created_at);
+
+-- Mart source (see 002_change_tracking.sql): metric_timeseries counts each
+-- evaluation metric in its own hour and its workflow run's organization.
+select ops.track_mart_source(
+    'evaluation_metric', 'ops.evaluation_metric', 'row.created_at',
+    '(select w.organization_id from ops.workflow_run as w where w.id = row.run_id)',
+    array['run_id', 'metric_name', 'metric_value', 'created_at']
+);
+select ops.track_mart_parent(
+    'evaluation_metric', 'ops.workflow_run', array['organization_id'], 'ops.evaluation_metric',
+    'row.run_id = parent.id', 'row.created_at', 'parent.organization_id'
+);

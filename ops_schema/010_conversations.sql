@@ -75,3 +75,15 @@ begin
     execute 'create index idx_message_embedding on ops.message using hnsw (embedding vector_cosine_ops)';
 end
 $$;
+
+-- Mart source (see 002_change_tracking.sql): metric_timeseries counts each
+-- message in its hour and its session's organization.
+select ops.track_mart_source(
+    'message', 'ops.message', 'row.ts',
+    '(select s.organization_id from ops.chat_session as s where s.id = row.session_id)',
+    array['session_id', 'ts']
+);
+select ops.track_mart_parent(
+    'message', 'ops.chat_session', array['organization_id'], 'ops.message',
+    'row.session_id = parent.id', 'row.ts', 'parent.organization_id'
+);

@@ -172,3 +172,47 @@ create index idx_judge_score_criterion_id on ops.judge_score (criterion_id);
 create index idx_judge_score_created_at on ops.judge_score (created_at);
 create trigger trg_judge_score_updated_at before update on ops.judge_score
 for each row execute function ops.set_updated_at();
+
+-- Mart sources (see 002_change_tracking.sql). analysis_daily counts a run,
+-- its metrics and its judge scores in the run's hour and organization;
+-- metric_timeseries counts each metric and judge score in its own hour and its
+-- run's organization (and a judge score under its criterion's key).
+select ops.track_mart_source(
+    'analysis_run', 'ops.analysis_run', 'row.started_at', 'row.organization_id',
+    array['organization_id', 'status', 'started_at', 'finished_at']
+);
+select ops.track_mart_source(
+    'analysis_run', 'ops.analysis_metric',
+    '(select r.started_at from ops.analysis_run as r where r.id = row.analysis_run_id)',
+    '(select r.organization_id from ops.analysis_run as r where r.id = row.analysis_run_id)',
+    array['analysis_run_id', 'key', 'value_num']
+);
+select ops.track_mart_source(
+    'analysis_run', 'ops.judge_score',
+    '(select r.started_at from ops.analysis_run as r where r.id = row.analysis_run_id)',
+    '(select r.organization_id from ops.analysis_run as r where r.id = row.analysis_run_id)',
+    array['analysis_run_id', 'score']
+);
+select ops.track_mart_source(
+    'analysis_metric', 'ops.analysis_metric', 'row.created_at',
+    '(select r.organization_id from ops.analysis_run as r where r.id = row.analysis_run_id)',
+    array['analysis_run_id', 'key', 'value_num', 'created_at']
+);
+select ops.track_mart_source(
+    'judge_score', 'ops.judge_score', 'row.created_at',
+    '(select r.organization_id from ops.analysis_run as r where r.id = row.analysis_run_id)',
+    array['analysis_run_id', 'criterion_id', 'score', 'created_at']
+);
+select ops.track_mart_parent(
+    'analysis_metric', 'ops.analysis_run', array['organization_id'], 'ops.analysis_metric',
+    'row.analysis_run_id = parent.id', 'row.created_at', 'parent.organization_id'
+);
+select ops.track_mart_parent(
+    'judge_score', 'ops.analysis_run', array['organization_id'], 'ops.judge_score',
+    'row.analysis_run_id = parent.id', 'row.created_at', 'parent.organization_id'
+);
+select ops.track_mart_parent(
+    'judge_score', 'ops.judge_criterion', array['key'], 'ops.judge_score',
+    'row.criterion_id = parent.id', 'row.created_at',
+    '(select r.organization_id from ops.analysis_run as r where r.id = row.analysis_run_id)'
+);

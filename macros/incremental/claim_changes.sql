@@ -1,0 +1,230 @@
+{#-
+    Exact incremental marts: recompute whole time buckets that changed.
+
+    Every mart source row carries change_xid, the transaction that inserted
+    it; row triggers log the (group, UTC hour) of updated and deleted rows into
+    ops.mart_change_log, stamped with the writing transaction's id; the
+    sources are declared in ops.mart_source (ops_schema/002_change_tracking.sql).
+    The pre-hook of a mart, in the model's transaction:
+
+      1. takes the mart's advisory lock (two builds never interleave on it),
+      2. takes a snapshot S0 of the database and the physical identity of the
+         mart's sources,
+      3. collects the buckets of the rows inserted and the log rows written by
+         transactions its previous snapshot could not see, the time ranges of
+         partitions truncated, attached or detached since, and any backfill
+         range, into the temp table opsmart_changed,
+      4. records S0, the identity and the code fingerprint as its build state.
+
+    dbt then recomputes those buckets from the sources (the model SQL,
+    filtered by opsmart_only_changed) and swaps them in (get_incremental_
+    bucket_replace_sql): delete the buckets, insert the new rows, in the same
+    transaction.
+
+    S0 is taken before the changes are read, so a writer committing while the
+    build runs is either seen by step 3 or left for the next build; never lost.
+    A bucket recomputed twice is harmless: it is always rebuilt from all of its
+    source rows.
+-#}
+
+{% macro opsmart_claim_changes() -%}
+    {%- if config.get('bucket_grain') is none -%}{{ return('') }}{%- endif -%}
+    {#-
+        Once per build: dbt's partial parsing lists a folder-level hook twice
+        on a model it re-parses, and a second claim in the same transaction
+        would find its own temp tables.
+    -#}
+    {%- if execute and run_query("select to_regclass('pg_temp.opsmart_build') is not null").columns[0][0] -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set grain = config.require('bucket_grain') -%}
+    {%- set sources = config.require('change_sources') -%}
+    {%- set change_log = opsmart_ops_relation('mart_change_log') -%}
+    {%- set state = opsmart_ops_relation('mart_build_state') -%}
+    {%- set incremental = is_incremental() -%}
+    {%- if execute and not incremental and not flags.FULL_REFRESH
+        and adapter.get_relation(this.database, this.schema, this.identifier) is not none -%}
+        {%- do log('opsmart: rebuilding ' ~ this ~ ' in full: ' ~ opsmart_rebuild_reason(), info=true) -%}
+    {%- endif -%}
+    {%- if not flags.EMPTY -%}
+        {%- set empty_views = opsmart_empty_upstream_views() -%}
+        {%- if empty_views | length > 0 -%}
+            {{ exceptions.raise_compiler_error(
+                "opsmart: " ~ (empty_views | join(', ')) ~ " were built by `dbt build --empty` and select nothing; "
+                ~ "rebuild them first (dbt run --select +" ~ this.identifier ~ ")") }}
+        {%- endif -%}
+    {%- endif -%}
+    {%- set backfill_start = var('backfill_start') -%}
+    {%- set backfill_end = var('backfill_end') -%}
+    {%- if (backfill_start is none) != (backfill_end is none) -%}
+        {{ exceptions.raise_compiler_error("backfill needs both backfill_start and backfill_end") }}
+    {%- endif -%}
+    {%- if backfill_start is not none -%}
+        {%- set backfill_start = modules.datetime.date.fromisoformat(backfill_start | string) -%}
+        {%- set backfill_end = modules.datetime.date.fromisoformat(backfill_end | string) -%}
+    {%- endif -%}
+
+    {{ opsmart_mart_lock() }};
+
+    create temporary table opsmart_build on commit drop as
+    select
+        pg_current_snapshot() as snapshot,
+        ops.mart_source_identity({{ opsmart_text_array(sources) }}) as source_identity;
+
+    create temporary table {{ opsmart_changed_buckets() }} (
+        bucket_start timestamptz primary key,
+        bucket_end timestamptz not null
+    ) on commit drop;
+
+    {% if incremental and not flags.EMPTY %}
+    create temporary table opsmart_changed_keys (
+        group_key text,
+        bucket timestamptz not null,
+        all_groups boolean not null default false
+    ) on commit drop;
+
+    -- Dynamic SQL, so the scans are planned with the previous snapshot's xmin
+    -- as a constant: the BRIN and btree indexes then read only recent rows.
+    do $opsmart$
+    declare
+        previous pg_snapshot;
+        previous_identity jsonb;
+        low bigint;
+        src record;
+        time_sql text;
+        changed_range record;
+    begin
+        select st.snapshot, st.source_identity into previous, previous_identity
+        from {{ state }} as st
+        where (st.target_schema, st.model) = ({{ opsmart_state_key() }});
+        if previous is null then
+            raise exception 'opsmart: % has no build state (a concurrent drop?); run the build again',
+                {{ opsmart_literal(this) }}
+                using errcode = 'serialization_failure';
+        end if;
+        low := pg_snapshot_xmin(previous)::text::bigint;
+
+        -- updated and deleted rows, from the change log
+        execute format(
+            'insert into opsmart_changed_keys (group_key, bucket) '
+            'select distinct log.group_key, log.bucket from {{ change_log }} as log '
+            'where log.source = any(%L::text[]) '
+            'and log.xid >= %L::xid8 and not pg_visible_in_snapshot(log.xid, %L::pg_snapshot)',
+            {{ opsmart_text_array(sources) }}, low, previous);
+
+        -- inserted rows, from their change_xid
+        for src in
+            select ms.relation, ms.time_expression, ms.group_expression from ops.mart_source as ms
+            where ms.source = any({{ opsmart_text_array(sources) }})
+            order by ms.relation::text
+        loop
+            time_sql := ops.mart_source_expression(src.time_expression, 'changed');
+            execute format(
+                'insert into opsmart_changed_keys (group_key, bucket) '
+                'select distinct (%s)::text, date_trunc(''hour'', (%s)::timestamptz, ''UTC'') from %s as changed '
+                'where changed.change_xid >= %s '
+                'and not pg_visible_in_snapshot(changed.change_xid::text::xid8, %L::pg_snapshot) '
+                'and (%s) is not null',
+                ops.mart_source_expression(src.group_expression, 'changed'), time_sql, src.relation,
+                low, previous, time_sql);
+        end loop;
+
+        -- partitions truncated, attached or detached: their whole range
+        for changed_range in
+            select changed.range_start, changed.range_end
+            from opsmart_build as build
+            cross join lateral ops.mart_source_changes(previous_identity, build.source_identity) as changed
+        loop
+            if changed_range.range_start is null then
+                raise exception 'opsmart: a source of % was truncated or re-attached as this build began; '
+                    'the next build rebuilds it in full', {{ opsmart_literal(this) }}
+                    using errcode = 'serialization_failure';
+            end if;
+            insert into opsmart_changed_keys (bucket, all_groups)
+            select hours.bucket, true
+            from generate_series(
+                date_trunc('hour', changed_range.range_start, 'UTC'),
+                changed_range.range_end - interval '1 microsecond',
+                interval '1 hour'
+            ) as hours (bucket);
+        end loop;
+    end
+    $opsmart$;
+
+    insert into {{ opsmart_changed_buckets() }} (bucket_start, bucket_end)
+    select
+        changed.bucket_start,
+        changed.bucket_start + interval '1 {{ grain }}'
+    from (
+        select {{ opsmart_bucket_expression('keys.bucket', grain) }} as bucket_start
+        from opsmart_changed_keys as keys
+        {%- if backfill_start is not none %}
+        union
+        select generate_series(
+            {{ opsmart_literal(backfill_start) }}::date::timestamp at time zone 'UTC',
+            ({{ opsmart_literal(backfill_end) }}::date::timestamp at time zone 'UTC') - interval '1 {{ grain }}',
+            interval '1 {{ grain }}'
+        )
+        {%- endif %}
+    ) as changed
+    group by changed.bucket_start;
+
+    analyze {{ opsmart_changed_buckets() }};
+
+    select
+        set_config('opsmart.changed_from', coalesce(min(bucket_start), 'infinity')::text, true),
+        set_config('opsmart.changed_to', coalesce(max(bucket_end), '-infinity')::text, true)
+    from {{ opsmart_changed_buckets() }};
+    {% elif flags.EMPTY %}
+    -- dbt build --empty: nothing is recomputed, nothing replaced, no state
+    -- recorded (a mart made here is rebuilt in full by the next real build)
+    select
+        set_config('opsmart.changed_from', 'infinity', true),
+        set_config('opsmart.changed_to', '-infinity', true);
+    {% endif %}
+
+    {% if not flags.EMPTY %}
+    insert into {{ state }} as st
+        (target_schema, model, snapshot, built_at, is_full_refresh, buckets_rebuilt, code_fingerprint, source_identity)
+    select
+        {{ opsmart_state_key() }},
+        build.snapshot,
+        now(),
+        {{ 'false' if incremental else 'true' }},
+        (select count(*) from {{ opsmart_changed_buckets() }}),
+        {{ opsmart_literal(opsmart_code_fingerprint()) }},
+        build.source_identity
+    from opsmart_build as build
+    on conflict (target_schema, model) do update set
+        snapshot = excluded.snapshot,
+        built_at = excluded.built_at,
+        is_full_refresh = excluded.is_full_refresh,
+        buckets_rebuilt = excluded.buckets_rebuilt,
+        code_fingerprint = excluded.code_fingerprint,
+        source_identity = excluded.source_identity
+    {%- else %}
+    select 1
+    {%- endif %}
+{%- endmacro %}
+
+
+{#-
+    Post-hook: forget log rows every mart has seen. Build states of schemas
+    that no longer exist (a dropped CI schema) neither hold rows back nor stay.
+    Skips rows another build holds.
+-#}
+{% macro opsmart_release_changes() -%}
+    {%- if config.get('bucket_grain') is none -%}{{ return('') }}{%- endif -%}
+    {%- set change_log = opsmart_ops_relation('mart_change_log') -%}
+    {%- set state = opsmart_ops_relation('mart_build_state') -%}
+    delete from {{ state }} as st
+    where not exists (select from pg_catalog.pg_namespace as nsp where nsp.nspname = st.target_schema);
+
+    delete from {{ change_log }}
+    where ctid in (
+        select log.ctid
+        from {{ change_log }} as log
+        where log.xid < (select min(pg_snapshot_xmin(st.snapshot)) from {{ state }} as st)
+        for update skip locked
+    )
+{%- endmacro %}

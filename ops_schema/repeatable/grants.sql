@@ -1,0 +1,104 @@
+-- Every privilege the opsmart group roles hold on core, ops and the mart
+-- schemas, and none besides: revoked and granted again in one transaction on
+-- every `opsmart bootstrap`, so a table added by a later migration, or a role
+-- a DBA created after the first bootstrap, ends up with exactly these.
+-- tests/test_roles.py compares the catalog with this list. Roles that do not
+-- exist yet are skipped with a notice.
+
+do $$
+declare
+    role_name text;
+    rel record;
+    app_columns text;
+    bookkeeping constant text[] := array[
+        'ops.schema_migrations', 'ops.mart_change_log', 'ops.mart_build_state', 'ops.mart_source',
+        'ops.mart_schema', 'ops.tenant_reader'
+    ];
+    -- what the marts read (and dbt's source tests)
+    mart_sources constant text[] := array[
+        'ops.organization', 'ops.event', 'ops.analysis_run', 'ops.analysis_metric', 'ops.judge_criterion',
+        'ops.judge_score', 'ops.workflow_run', 'ops.evaluation_metric', 'ops.chat_session', 'ops.message',
+        'ops.query_performance_log'
+    ];
+begin
+    -- Nothing in core or ops is anyone's by default.
+    revoke all on schema core, ops from public;
+    revoke all on all tables in schema core, ops from public;
+    revoke all on all sequences in schema core, ops from public;
+    revoke all on all functions in schema core, ops from public;
+
+    foreach role_name in array array['opsmart_app', 'opsmart_transformer', 'opsmart_analyst', 'opsmart_tenant']
+    loop
+        if not exists (select from pg_roles where rolname = role_name) then
+            raise notice 'opsmart: role % does not exist; its privileges are skipped', role_name;
+            continue;
+        end if;
+        execute format('revoke all on schema core, ops from %I', role_name);
+        execute format('revoke all on all tables in schema core, ops from %I', role_name);
+        execute format('revoke all on all sequences in schema core, ops from %I', role_name);
+        execute format('revoke all on all functions in schema core, ops from %I', role_name);
+        execute format('revoke all on database %I from %I', current_database(), role_name);
+    end loop;
+
+    if exists (select from pg_roles where rolname = 'opsmart_app') then
+        -- The platform writes every table of core and ops through the parent
+        -- (never a partition directly), but never change_xid (tracking),
+        -- never the marts' bookkeeping, and never rewrites the audit log.
+        grant usage on schema core, ops to opsmart_app;
+        for rel in
+            select cls.oid::regclass as name, cls.oid
+            from pg_class as cls inner join pg_namespace as nsp on cls.relnamespace = nsp.oid
+            where nsp.nspname in ('core', 'ops') and cls.relkind in ('r', 'p') and not cls.relispartition
+                and cls.oid::regclass::text <> all(bookkeeping)
+            order by 1
+        loop
+            select string_agg(quote_ident(att.attname), ', ' order by att.attnum) into app_columns
+            from pg_attribute as att
+            where att.attrelid = rel.oid and att.attnum > 0 and not att.attisdropped
+                and att.attname <> 'change_xid';
+            if rel.name::text = 'ops.audit_log' then
+                execute format('grant select, insert (%s) on %s to opsmart_app', app_columns, rel.name);
+            else
+                execute format('grant select, delete, insert (%s), update (%s) on %s to opsmart_app',
+                    app_columns, app_columns, rel.name);
+            end if;
+        end loop;
+        grant execute on function ops.ensure_event_partitions(date, date) to opsmart_app;
+    end if;
+
+    if exists (select from pg_roles where rolname = 'opsmart_transformer') then
+        -- dbt reads the marts' sources (nothing in core: no credentials,
+        -- sessions, prompts or emails) and keeps its own bookkeeping.
+        grant usage on schema ops to opsmart_transformer;
+        foreach role_name in array mart_sources loop
+            execute format('grant select on %s to opsmart_transformer', role_name);
+        end loop;
+        grant select on ops.mart_source, ops.mart_schema to opsmart_transformer;
+        -- release locks the rows it deletes (for update skip locked): update too
+        grant select, update, delete on ops.mart_change_log to opsmart_transformer;
+        grant select, insert, update, delete on ops.mart_build_state to opsmart_transformer;
+        grant execute on function
+            ops.create_mart_schema(text, text),
+            ops.drop_mart_schema(text),
+            ops.mart_source_identity(text[]),
+            ops.mart_source_changes(jsonb, jsonb),
+            ops.mart_source_expression(text, text),
+            ops.build_role_problem()
+        to opsmart_transformer;
+    end if;
+
+    if exists (select from pg_roles where rolname = 'opsmart_tenant') then
+        -- Row-level security on the marts asks ops.tenant_organizations() as the tenant.
+        grant usage on schema ops to opsmart_tenant;
+        grant select on ops.tenant_reader to opsmart_tenant;
+        grant execute on function ops.tenant_organizations(), ops.my_roles() to opsmart_tenant;
+    end if;
+
+    -- The mart schemas made so far.
+    for rel in select ms.schema_name, ms.kind from ops.mart_schema as ms loop
+        if exists (select from pg_namespace where nspname = rel.schema_name) then
+            perform ops.grant_mart_schema(rel.schema_name, rel.kind);
+        end if;
+    end loop;
+end
+$$;

@@ -1,0 +1,64 @@
+"""Login roles opsmart makes for itself where it administers the server.
+
+Builds run as a login of opsmart_transformer and nothing more (a superuser
+would lend its rights to SQL any transformer login can plant). On the embedded
+server, whose superuser opsmart holds, the build login is made on first use,
+with a generated password kept beside the data directory.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
+
+from opsmart import connection
+from opsmart.errors import UserError
+
+BUILDER = "opsmart_builder"
+TRANSFORMER = "opsmart_transformer"
+
+
+def ensure_login(superuser_url: str, name: str, group: str, password_file: Path) -> str:
+    """URL of login ``name`` (member of ``group`` only) on the server of ``superuser_url``.
+
+    The login is created, or its password reset, when ``password_file`` does not
+    hold its password yet.
+    """
+    password = password_file.read_text().strip() if password_file.is_file() else ""
+    with connection.connect(superuser_url, autocommit=True) as conn:
+        if not conn.execute("select 1 from pg_roles where rolname = %s", [group]).fetchone():
+            raise UserError(f"role {group} does not exist: run `opsmart bootstrap` first")
+        exists = conn.execute("select 1 from pg_roles where rolname = %s", [name]).fetchone()
+        if not exists or not password:
+            password = secrets.token_urlsafe(24)
+            verb = "alter" if exists else "create"
+            conn.execute(
+                sql.SQL("{} role {} login password {}").format(
+                    sql.SQL(verb), sql.Identifier(name), sql.Literal(password)
+                )
+            )
+            if not exists:
+                conn.execute(sql.SQL("grant {} to {}").format(sql.Identifier(group), sql.Identifier(name)))
+            password_file.write_text(password + "\n")
+            password_file.chmod(0o600)
+    return make_conninfo(superuser_url, user=name, password=password)
+
+
+def connected_user(url: str) -> str:
+    with connection.connect(url, autocommit=True) as conn:
+        return conn.execute("select session_user").fetchone()[0]
+
+
+def build_role_problem(url: str) -> str | None:
+    """Why the login of ``url`` may not build the marts (see ops.build_role_problem), or None."""
+    with connection.connect(url, autocommit=True) as conn:
+        if conn.execute("select to_regprocedure('ops.build_role_problem()') is null").fetchone()[0]:
+            return "the ops schema is not bootstrapped here: run `opsmart bootstrap` first"
+        try:
+            return conn.execute("select ops.build_role_problem()").fetchone()[0]
+        except psycopg.errors.InsufficientPrivilege:
+            return f"{conn.info.user} may not run ops.build_role_problem(): it is not a member of {TRANSFORMER}"
