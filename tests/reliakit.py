@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
-from martkit import build_marts, differing_marts
+from support import build_marts, builder_url, differing_marts
 from psycopg.conninfo import make_conninfo
 
 from opsmart import build, connection, generate
@@ -74,7 +74,7 @@ def dbt_process(url: str, *args: str, target: Path, **popen: object) -> subproce
     return subprocess.Popen(
         cmd,
         cwd=REPO,
-        env=build.dbt_env(url),
+        env=build.dbt_env(builder_url(url)),
         text=True,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
-from martkit import dbt_fails, dbt_ok
+from support import dbt_fails, dbt_ok
 from psycopg import sql
 
 from opsmart import connection, generate

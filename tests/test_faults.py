@@ -11,7 +11,7 @@ import signal
 
 import psycopg
 import pytest
-from martkit import MARTS, build_marts, mart_digest
+from support import MARTS, build_marts, mart_digest
 from reliakit import (
     ANCHOR,
     assert_marts_exact,

@@ -10,7 +10,7 @@ import sys
 
 import psycopg
 import pytest
-from martkit import MARTS, build_marts, dbt_ok, differing_marts, mart_digest, row_versions
+from support import MARTS, build_marts, dbt_ok, differing_marts, mart_digest, row_versions
 
 from opsmart import connection, generate
 

@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from martkit import dbt_ok, target_dir
+from support import dbt_ok, target_dir
 
 from opsmart import build, connection
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 import psycopg
-from martkit import build_marts
+from support import build_marts
 from reliakit import assert_marts_exact, load_tiny, run_cli
 
 PERSONAL = {

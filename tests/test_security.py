@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import psycopg
 import pytest
-from martkit import MARTS, build_marts
+from support import MARTS, build_marts
 from reliakit import load_tiny, login_role
 
 from opsmart import build

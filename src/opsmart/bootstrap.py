@@ -276,8 +276,6 @@ def apply(url: str, quiet: bool = False, directory: Path | None = None) -> list[
     """Applies every pending file in order, then the repeatable ones; returns the versioned files applied."""
     migrations = discover(directory)
     mart_schema = connection.mart_schema()
-    if not quiet:
-        print(f"bootstrapping {connection.describe(url)} ({connection.origin()})", flush=True)
 
     def notice(diag: psycopg.errors.Diagnostic) -> None:
         if diag.message_primary and diag.message_primary.startswith("opsmart:"):

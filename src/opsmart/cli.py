@@ -35,6 +35,8 @@ def _bootstrap(args: argparse.Namespace) -> int:
     url = connection.database_url()
     if args.status:
         return bootstrap.print_status(url)
+    # name the database: a forgotten OPSMART_DATABASE_URL must not pass unseen
+    print(f"bootstrapping {connection.describe(url)} ({connection.origin()})", flush=True)
     bootstrap.apply(url)
     return 0
 

@@ -2,6 +2,8 @@
 
 dbt runs in-process (dbtRunner): a subprocess costs ~5 s of start-up per
 invocation, in-process well under one, and the mart tests invoke dbt often.
+It runs as BUILDER, a login of opsmart_transformer and nothing more, made by the
+template fixture on every test server: the role builds run as in production.
 """
 
 from __future__ import annotations
@@ -14,10 +16,18 @@ from pathlib import Path
 import psycopg
 from dbt.cli.main import dbtRunner, dbtRunnerResult
 from psycopg import sql
+from psycopg.conninfo import make_conninfo
 
 from opsmart import build, connection
 
 MARTS = build.MARTS
+BUILDER = "opsmart_test_builder"
+BUILDER_PASSWORD = "pw-Builder-4711"  # noqa: S105 - a throw-away test server's login
+
+
+def builder_url(url: str) -> str:
+    """``url`` (any login) turned into the test builder's login on the same database."""
+    return make_conninfo(url, user=BUILDER, password=BUILDER_PASSWORD)
 
 
 @contextlib.contextmanager
@@ -42,7 +52,7 @@ def run_dbt(url: str, *args: str, schema: str = "mart") -> dbtRunnerResult:
     """One dbt command against ``url`` with marts in ``schema``, in this process."""
     target = target_dir(url, schema)
     project = str(connection.project_dir())
-    with _environment(build.dbt_env(url, schema)):
+    with _environment(build.dbt_env(builder_url(url), schema)):
         return dbtRunner().invoke(
             [
                 *args,
