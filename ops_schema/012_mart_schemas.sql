@@ -153,8 +153,7 @@ as $$
                 )
                 and pg_has_role(me.oid, strong.oid, 'MEMBER')))
         when not pg_has_role(me.oid, 'opsmart_transformer', 'USAGE')
-            and not pg_has_role(me.oid, 'opsmart_transformer', 'SET')
-            then format('%s is not a member of opsmart_transformer', me.rolname)
+            then format('%s is not a member of opsmart_transformer that inherits its privileges', me.rolname)
     end
     from pg_roles as me
     where me.rolname = session_user

@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
-from support import build_marts, builder_url, differing_marts
 from psycopg.conninfo import make_conninfo
+from support import build_marts, builder_url, differing_marts
 
 from opsmart import build, connection, generate
 
@@ -111,7 +111,8 @@ def wait_backend_gone(url: str, pid: int, timeout: float = 30.0) -> None:
 
 
 def run_cli(url: str, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, **{connection.URL_ENV: url})
+    """The real CLI on ``url`` (an owner's login), builds as the test builder: a deployment's two URLs."""
+    env = dict(os.environ, **{connection.URL_ENV: url, connection.BUILD_URL_ENV: builder_url(url)})
     return subprocess.run(
         [sys.executable, "-m", "opsmart.cli", *args],
         env=env,

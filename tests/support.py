@@ -22,7 +22,7 @@ from opsmart import build, connection
 
 MARTS = build.MARTS
 BUILDER = "opsmart_test_builder"
-BUILDER_PASSWORD = "pw-Builder-4711"  # noqa: S105 - a throw-away test server's login
+BUILDER_PASSWORD = "pw-Builder-4711"
 
 
 def builder_url(url: str) -> str:

@@ -121,12 +121,12 @@ def test_new_file_is_applied_alone(db_url: str, schema_copy: Path) -> None:
 
 
 def test_edited_applied_file_is_refused_and_nothing_applied(db_url: str, schema_copy: Path) -> None:
-    events = schema_copy / "007_events.sql"
+    events = schema_copy / "008_events.sql"
     events.write_text(events.read_text() + "\n-- an innocent-looking edit\n")
     add_file(schema_copy, nth(NEXT, "extra"), "create table ops.extra_t (id int);")
 
     for attempt in (bootstrap.plan, bootstrap.apply):
-        with pytest.raises(UserError, match=r"ops_schema/007_events\.sql was changed after it was applied"):
+        with pytest.raises(UserError, match=r"ops_schema/008_events\.sql was changed after it was applied"):
             attempt(db_url, directory=schema_copy)
     assert not relation_exists(db_url, "ops.extra_t")
     assert len(ledger(db_url)) == SHIPPED

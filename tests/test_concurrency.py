@@ -9,6 +9,7 @@ import time
 import psycopg
 import pytest
 from reliakit import ANCHOR, assert_marts_exact, load_tiny
+from support import builder_url
 
 from opsmart import build
 
@@ -35,7 +36,7 @@ def test_two_builds_started_at_once_both_finish_and_count_nothing_twice(loaded_u
     results: list = [None, None]
 
     def one(i: int) -> None:
-        results[i] = build.dbt(["run", "--select", "marts"], loaded_url, capture=True)
+        results[i] = build.dbt(["run", "--select", "marts"], builder_url(loaded_url), capture=True)
 
     threads = [threading.Thread(target=one, args=(i,)) for i in range(2)]
     for t in threads:
@@ -57,7 +58,9 @@ def test_a_build_waits_for_the_holder_then_stops_naming_it(loaded_url: str) -> N
         pid = holder.info.backend_pid
         began = time.monotonic()
         vars_ = json.dumps({"mart_lock_wait": "3s"})
-        result = build.dbt(["run", "--select", "feature_daily", "--vars", vars_], loaded_url, capture=True)
+        result = build.dbt(
+            ["run", "--select", "feature_daily", "--vars", vars_], builder_url(loaded_url), capture=True
+        )
         waited = time.monotonic() - began
         assert result.returncode != 0
         out = result.stdout
@@ -75,7 +78,7 @@ def test_a_build_waits_for_the_holder_then_stops_naming_it(loaded_url: str) -> N
 
         releaser = threading.Thread(target=release)
         releaser.start()
-        ok = build.dbt(["run", "--select", "feature_daily"], loaded_url, capture=True)
+        ok = build.dbt(["run", "--select", "feature_daily"], builder_url(loaded_url), capture=True)
         releaser.join()
     assert ok.returncode == 0, ok.stdout[-3000:]
     with psycopg.connect(loaded_url) as conn:

@@ -11,7 +11,6 @@ import signal
 
 import psycopg
 import pytest
-from support import MARTS, build_marts, mart_digest
 from reliakit import (
     ANCHOR,
     assert_marts_exact,
@@ -21,6 +20,7 @@ from reliakit import (
     wait_backend_gone,
     wait_for_query,
 )
+from support import MARTS, build_marts, mart_digest
 
 from opsmart import connection, localdb
 

@@ -92,7 +92,7 @@ def test_pending_migrations_exit_one(empty_db_url: str, schema_copy: Path, cli) 
 
 
 def test_changed_migration_exits_one(empty_db_url: str, schema_copy: Path, cli) -> None:
-    grants = schema_copy / "012_grants.sql"
+    grants = schema_copy / "011_health.sql"
     grants.write_text(grants.read_text() + "\n-- applied from an edited copy\n")
     bootstrap.apply(empty_db_url, quiet=True, directory=schema_copy)
 
@@ -100,7 +100,7 @@ def test_changed_migration_exits_one(empty_db_url: str, schema_copy: Path, cli) 
     assert result.returncode == 1
     report = json.loads(result.stdout)
     assert report["healthy"] is False
-    assert report["migrations"]["changed"] == ["012_grants.sql"]
+    assert report["migrations"]["changed"] == ["011_health.sql"]
 
 
 @pytest.fixture

@@ -5,11 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import os
 import random
-import subprocess
-import sys
 
 import psycopg
 import pytest
+from reliakit import run_cli
 from support import MARTS, build_marts, dbt_ok, differing_marts, mart_digest, row_versions
 
 from opsmart import connection, generate
@@ -140,10 +139,3 @@ def row_versions_where(url: str, mart: str, day: dt.date) -> list[tuple]:
         return conn.execute(
             f"select xmin::text, ctid::text from mart.{mart} where day = %s order by ctid", [day]
         ).fetchall()
-
-
-def run_cli(url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, **{connection.URL_ENV: url})
-    return subprocess.run(
-        [sys.executable, "-m", "opsmart.cli", *args], env=env, capture_output=True, text=True, check=False
-    )

@@ -89,7 +89,7 @@ VALID: dict[str, Callable[[Rows], dict[str, Any]]] = {
         "status": "active",
     },
     "ops.tenant_reader": lambda r: {
-        "role_name": f"tenant_{r.uniq()}",
+        "reader": "opsmart_tenant",
         "organization_id": r.id("ops.organization"),
     },
     "ops.api_key": lambda r: {
@@ -228,7 +228,14 @@ VALID: dict[str, Callable[[Rows], dict[str, Any]]] = {
         "session_id": r.id("ops.chat_session"),
         "summary": "ok",
     },
-    "ops.mart_change_log": lambda r: {"source": "event", "bucket": T0},
+    "ops.mart_change_log": lambda r: {"source": "event", "bucket": T0 + timedelta(hours=r.uniq())},
+    "ops.mart_source": lambda r: {
+        "source": f"source_{r.uniq()}",
+        "relation": "ops.event",
+        "time_expression": "row.occurred_at",
+        "group_expression": "row.organization_id",
+    },
+    "ops.mart_schema": lambda r: {"schema_name": f"mart_{r.uniq()}", "kind": "mart"},
     "ops.mart_build_state": lambda r: {
         "target_schema": "mart",
         "model": f"model_{r.uniq()}",
@@ -303,11 +310,18 @@ CHECKS: dict[str, tuple[str, Mutation]] = {
     "chk_chat_session_ended_at": ("ops.chat_session", {"ended_at": T0 - timedelta(seconds=1)}),
     "chk_message_role": ("ops.message", {"role": "robot"}),
     "chk_message_ts": ("ops.message", {"ts": "infinity"}),
+    "chk_mart_schema_kind": ("ops.mart_schema", {"kind": "view"}),
 }
 
 # Unique indexes on expressions: how a second row collides with the first.
 EXPRESSION_UNIQUE: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "unq_users_lower_email": lambda first: {"email": first["email"].upper()},
+    # one row per transaction (the test's), source, hour and group
+    "unq_mart_change_log_xid_source_bucket_group_key": lambda first: {
+        "source": first["source"],
+        "bucket": first["bucket"],
+        "group_key": first["group_key"],
+    },
 }
 
 

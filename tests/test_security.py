@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import psycopg
 import pytest
-from support import MARTS, build_marts
 from reliakit import load_tiny, login_role
+from support import MARTS, build_marts
 
 from opsmart import build
 
@@ -24,9 +24,7 @@ def _orgs(url: str) -> list:
 
 def _map_tenant(url: str, role: str, org) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(
-            "insert into ops.tenant_reader (role_name, organization_id) values (%s, %s)", [role, org]
-        )
+        conn.execute("insert into ops.tenant_reader (reader, organization_id) values (%s, %s)", [role, org])
 
 
 def _assert_isolated(superuser_url: str, tenant_url: str, org) -> None:

@@ -58,9 +58,10 @@
     recomputes.
 -#}
 {% macro opsmart_empty_upstream_views() -%}
+    {%- if not execute -%}{{ return([]) }}{%- endif -%}
     {%- set views = [] -%}
     {%- do opsmart_collect_views(model.unique_id, views, []) -%}
-    {%- if not execute or views | length == 0 -%}{{ return([]) }}{%- endif -%}
+    {%- if views | length == 0 -%}{{ return([]) }}{%- endif -%}
     {%- set query -%}
         select v from unnest({{ opsmart_text_array(views) }}) as v
         where to_regclass(v) is not null

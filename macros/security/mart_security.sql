@@ -5,14 +5,43 @@
     no stronger lock than it needs. Does nothing (with a notice) where the
     opsmart_* roles do not exist.
 
-    Every mart belongs to opsmart_transformer (builds `set role` to it, see
-    profiles.example.yml), so every transformer login can rebuild it.
+    Every relation a build creates is handed to opsmart_transformer
+    (opsmart_take_ownership), so every transformer login can rebuild it.
     Row-level security is forced, with all rows for opsmart_transformer,
     opsmart_analyst and the database owner (pg_dump as the owner), and for
     opsmart_tenant only the rows of its organizations (none where the relation
     has no organization_id, and never the NULL organization); views run with
     the privileges and row-level security of their caller.
 -#}
+{#-
+    Post-hook of every model: the relation belongs to opsmart_transformer. The
+    build login (a member that inherits the group) created it as itself; as a
+    member it may give it to the group, and as an inheriting member it may
+    replace, rename and drop what the group owns in later builds.
+-#}
+{% macro opsmart_take_ownership() -%}
+    do $opsmart_owner$
+    declare
+        rel regclass := to_regclass({{ opsmart_literal(this) }});
+        rel_kind "char";
+    begin
+        if rel is null or not exists (select from pg_roles where rolname = 'opsmart_transformer') then
+            return;
+        end if;
+        select cls.relkind into rel_kind from pg_class as cls
+        where cls.oid = rel and cls.relowner <> 'opsmart_transformer'::regrole;
+        if rel_kind is not null then
+            execute format(
+                'alter %s %s owner to opsmart_transformer',
+                case rel_kind when 'v' then 'view' when 'm' then 'materialized view' else 'table' end,
+                rel
+            );
+        end if;
+    end
+    $opsmart_owner$
+{%- endmacro %}
+
+
 {% macro opsmart_secure_mart() -%}
     do $opsmart_security$
     declare

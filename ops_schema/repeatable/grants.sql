@@ -5,6 +5,23 @@
 -- tests/test_roles.py compares the catalog with this list. Roles that do not
 -- exist yet are skipped with a notice.
 
+-- Grants what exists of `objects` (functions with their argument types, or
+-- tables) to a role: a bootstrap applied only in part still gets its grants.
+create or replace function pg_temp.grant_existing(privilege text, kind text, objects text[], grantee text)
+returns void
+language plpgsql as $$
+declare
+    object text;
+begin
+    foreach object in array objects loop
+        if (kind = 'function' and to_regprocedure(object) is not null)
+            or (kind = 'table' and to_regclass(object) is not null) then
+            execute format('grant %s on %s %s to %I', privilege, kind, object, grantee);
+        end if;
+    end loop;
+end
+$$;
+
 do $$
 declare
     role_name text;
@@ -63,42 +80,46 @@ begin
                     app_columns, app_columns, rel.name);
             end if;
         end loop;
-        grant execute on function ops.ensure_event_partitions(date, date) to opsmart_app;
+        perform pg_temp.grant_existing('execute', 'function', array['ops.ensure_event_partitions(date, date)'],
+            'opsmart_app');
     end if;
 
     if exists (select from pg_roles where rolname = 'opsmart_transformer') then
         -- dbt reads the marts' sources (nothing in core: no credentials,
         -- sessions, prompts or emails) and keeps its own bookkeeping.
         grant usage on schema ops to opsmart_transformer;
-        foreach role_name in array mart_sources loop
-            execute format('grant select on %s to opsmart_transformer', role_name);
-        end loop;
-        grant select on ops.mart_source, ops.mart_schema to opsmart_transformer;
+        perform pg_temp.grant_existing('select', 'table', mart_sources || array['ops.mart_source', 'ops.mart_schema'],
+            'opsmart_transformer');
         -- release locks the rows it deletes (for update skip locked): update too
-        grant select, update, delete on ops.mart_change_log to opsmart_transformer;
-        grant select, insert, update, delete on ops.mart_build_state to opsmart_transformer;
-        grant execute on function
-            ops.create_mart_schema(text, text),
-            ops.drop_mart_schema(text),
-            ops.mart_source_identity(text[]),
-            ops.mart_source_changes(jsonb, jsonb),
-            ops.mart_source_expression(text, text),
-            ops.build_role_problem()
-        to opsmart_transformer;
+        perform pg_temp.grant_existing('select, update, delete', 'table', array['ops.mart_change_log'],
+            'opsmart_transformer');
+        perform pg_temp.grant_existing('select, insert, update, delete', 'table', array['ops.mart_build_state'],
+            'opsmart_transformer');
+        perform pg_temp.grant_existing('execute', 'function', array[
+            'ops.create_mart_schema(text, text)',
+            'ops.drop_mart_schema(text)',
+            'ops.mart_source_identity(text[])',
+            'ops.mart_source_changes(jsonb, jsonb)',
+            'ops.mart_source_expression(text, text)',
+            'ops.build_role_problem()'
+        ], 'opsmart_transformer');
     end if;
 
     if exists (select from pg_roles where rolname = 'opsmart_tenant') then
         -- Row-level security on the marts asks ops.tenant_organizations() as the tenant.
         grant usage on schema ops to opsmart_tenant;
-        grant select on ops.tenant_reader to opsmart_tenant;
-        grant execute on function ops.tenant_organizations(), ops.my_roles() to opsmart_tenant;
+        perform pg_temp.grant_existing('select', 'table', array['ops.tenant_reader'], 'opsmart_tenant');
+        perform pg_temp.grant_existing('execute', 'function',
+            array['ops.tenant_organizations()', 'ops.my_roles()'], 'opsmart_tenant');
     end if;
 
     -- The mart schemas made so far.
-    for rel in select ms.schema_name, ms.kind from ops.mart_schema as ms loop
-        if exists (select from pg_namespace where nspname = rel.schema_name) then
-            perform ops.grant_mart_schema(rel.schema_name, rel.kind);
-        end if;
-    end loop;
+    if to_regclass('ops.mart_schema') is not null then
+        for rel in select ms.schema_name, ms.kind from ops.mart_schema as ms loop
+            if exists (select from pg_namespace where nspname = rel.schema_name) then
+                perform ops.grant_mart_schema(rel.schema_name, rel.kind);
+            end if;
+        end loop;
+    end if;
 end
 $$;

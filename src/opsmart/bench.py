@@ -330,6 +330,7 @@ class _Context:
 
     def __init__(self, url: str, scale: str, target: Path, step: Callable[[str], None]) -> None:
         self.url = url
+        self.build_url = build.build_url(url)
         self.scale = scale
         self.plan = PLANS[scale]
         self.target = target
@@ -348,12 +349,12 @@ class _Context:
         started = time.perf_counter()
         if sample_memory:
             with _MemorySampler(self.url) as sampler:
-                result = build.dbt(full, self.url, capture=True, target_path=self.target)
+                result = build.dbt(full, self.build_url, capture=True, target_path=self.target)
             for key, value in sampler.peak.items():
                 self.peak_memory[key] = max(self.peak_memory.get(key, 0.0), value)
             self.peak_memory["postgres_local"] = sampler.postgres_local
         else:
-            result = build.dbt(full, self.url, capture=True, target_path=self.target)
+            result = build.dbt(full, self.build_url, capture=True, target_path=self.target)
         wall = time.perf_counter() - started
         if result.returncode != 0:
             tail = "\n".join((result.stdout or "").splitlines()[-15:])

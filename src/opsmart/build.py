@@ -95,7 +95,14 @@ def dbt_env(url: str, schema: str | None = None) -> dict[str, str]:
 
 
 def build_url(url: str) -> str:
-    """The URL builds connect with: on the embedded server its build login, else ``url`` as given."""
+    """The URL builds connect with.
+
+    ``OPSMART_BUILD_URL`` when set (a login of opsmart_transformer beside an owner's
+    OPSMART_DATABASE_URL); else, on the embedded server, its own build login on
+    ``url``'s database; else ``url`` as given.
+    """
+    if os.environ.get(connection.BUILD_URL_ENV):
+        return connection.checked_url(connection.BUILD_URL_ENV)
     if connection.is_external():
         return url
     from opsmart import localdb
@@ -112,7 +119,7 @@ def preflight(url: str) -> None:
     if problem:
         raise UserError(
             f"builds run as a login of opsmart_transformer and nothing more: {problem}; "
-            "create one (README, Roles) and point OPSMART_DATABASE_URL at it"
+            f"create one (README, Roles) and point {connection.BUILD_URL_ENV} at it"
         )
 
 

@@ -17,6 +17,7 @@ from psycopg.conninfo import conninfo_to_dict
 from opsmart.errors import UserError
 
 URL_ENV = "OPSMART_DATABASE_URL"
+BUILD_URL_ENV = "OPSMART_BUILD_URL"
 HOME_ENV = "OPSMART_HOME"
 PROJECT_ENV = "OPSMART_PROJECT_DIR"
 SCHEMA_ENV = "OPSMART_MART_SCHEMA"
@@ -76,6 +77,16 @@ def is_external() -> bool:
     return bool(os.environ.get(URL_ENV))
 
 
+def checked_url(variable: str) -> str:
+    """The URL in environment variable ``variable``; a one-line error when it is not one."""
+    url = os.environ.get(variable, "")
+    try:
+        conninfo_to_dict(url)
+    except psycopg.ProgrammingError as exc:
+        raise UserError(f"{variable} is not a valid PostgreSQL URL: {exc}") from None
+    return url
+
+
 def origin() -> str:
     """Where the database URL comes from, for messages."""
     return f"from {URL_ENV}" if is_external() else f"the embedded server in {home_dir()}"
@@ -87,13 +98,8 @@ def database_url(*, start: bool = True) -> str:
     With no ``OPSMART_DATABASE_URL`` this is the embedded server, started on
     demand when ``start`` is true.
     """
-    url = os.environ.get(URL_ENV)
-    if url:
-        try:
-            conninfo_to_dict(url)
-        except psycopg.ProgrammingError as exc:
-            raise UserError(f"{URL_ENV} is not a valid PostgreSQL URL: {exc}") from None
-        return url
+    if os.environ.get(URL_ENV):
+        return checked_url(URL_ENV)
     from opsmart import localdb
 
     return localdb.url(start=start)

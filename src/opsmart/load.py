@@ -206,6 +206,8 @@ def measure(
     The marts must have been built once already (their staging views must exist).
     """
     context = _context(url)
+    build_url = build.build_url(url)
+    build.preflight(build_url)
     stop = threading.Event()
     threads = [_Writer(url, seed * 1000 + i, stop, context) for i in range(writers)]
     phases = [Phase("without builds"), Phase("with builds")]
@@ -219,7 +221,7 @@ def measure(
             builder = None
             if phase is phases[1]:
                 builder = threading.Thread(
-                    target=_build_loop, args=(url, builder_stop, phase, select), daemon=True
+                    target=_build_loop, args=(build_url, builder_stop, phase, select), daemon=True
                 )
                 builder.start()
             began = time.perf_counter()
@@ -245,9 +247,9 @@ def measure(
         found = conn.execute(
             "select count(*) from ops.event where id = any(%s)", [list(expected)]
         ).fetchone()[0]  # type: ignore[index]
-    final = build.dbt(["run", "--select", select], url, capture=True)
+    final = build.dbt(["run", "--select", select], build_url, capture=True)
     full = build.dbt(
-        ["run", "--select", f"+{select}", "--full-refresh"], url, schema=FULL_SCHEMA, capture=True
+        ["run", "--select", f"+{select}", "--full-refresh"], build_url, schema=FULL_SCHEMA, capture=True
     )
     incremental, rebuilt = _mart_digests(url, "mart"), _mart_digests(url, FULL_SCHEMA)
     differing = {
