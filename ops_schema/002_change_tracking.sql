@@ -87,6 +87,16 @@ begin
 end
 $$;
 
+-- The tables that hold a source's rows: its leaf partitions, or itself.
+create function ops.mart_source_leaves(relation regclass) returns setof regclass
+language sql stable
+set search_path = pg_catalog
+as $$
+    select tree.relid from pg_partition_tree(relation) as tree where tree.isleaf
+    union all
+    select relation where not exists (select from pg_inherits where inhparent = relation)
+$$;
+
 -- Installs the TRUNCATE refusal on a table and, when partitioned, on each of
 -- its partitions (statement triggers are not cloned onto partitions).
 create function ops.refuse_truncate_of(relation regclass) returns void
@@ -96,7 +106,7 @@ as $$
 declare
     part regclass;
 begin
-    for part in select relid from pg_partition_tree(relation) where relid is not null
+    for part in select ops.mart_source_leaves(relation)
     loop
         if not exists (
             select from pg_trigger where tgrelid = part and tgname = 'trg_refuse_truncate'
@@ -285,11 +295,10 @@ declare
     bounds text[];
 begin
     for part in
-        select tree.relid::regclass as rel, cls.relfilenode, pg_get_expr(cls.relpartbound, cls.oid) as bound
+        select leaf.rel, cls.relfilenode, pg_get_expr(cls.relpartbound, cls.oid) as bound
         from (select distinct src.relation from ops.mart_source as src where src.source = any(sources)) as t
-        cross join lateral pg_partition_tree(t.relation) as tree
-        inner join pg_class as cls on tree.relid = cls.oid
-        where tree.isleaf
+        cross join lateral ops.mart_source_leaves(t.relation) as leaf (rel)
+        inner join pg_class as cls on leaf.rel = cls.oid
         order by 1
     loop
         execute format('select exists (select from %s)', part.rel) into has_rows;

@@ -154,6 +154,8 @@ as $$
                 and pg_has_role(me.oid, strong.oid, 'MEMBER')))
         when not pg_has_role(me.oid, 'opsmart_transformer', 'USAGE')
             then format('%s is not a member of opsmart_transformer that inherits its privileges', me.rolname)
+        when not has_schema_privilege('opsmart_transformer', 'ops', 'USAGE')
+            then 'opsmart_transformer has no privileges yet: run opsmart bootstrap again as the owner of ops'
     end
     from pg_roles as me
     where me.rolname = session_user

@@ -13,6 +13,8 @@ from support import dbt_fails, dbt_ok
 
 from opsmart import connection, generate
 
+pytestmark = pytest.mark.every_server
+
 ANCHOR = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
 
 

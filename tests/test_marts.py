@@ -13,6 +13,8 @@ from support import MARTS, build_marts, dbt_ok, differing_marts, mart_digest, ro
 
 from opsmart import connection, generate
 
+pytestmark = pytest.mark.every_server
+
 # Recent enough that source freshness passes; fixed for the whole session.
 ANCHOR = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
 ROUNDS = int(os.environ.get("OPSMART_EXACTNESS_ROUNDS", "20"))

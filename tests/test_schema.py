@@ -22,6 +22,8 @@ from psycopg.types.json import Jsonb
 
 from opsmart import connection
 
+pytestmark = pytest.mark.every_server
+
 SCHEMAS = ["core", "ops"]
 T0 = datetime(2025, 3, 14, 9, 0, tzinfo=UTC)
 T1 = T0 + timedelta(minutes=5)

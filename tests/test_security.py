@@ -9,6 +9,8 @@ from support import MARTS, build_marts
 
 from opsmart import build
 
+pytestmark = pytest.mark.every_server
+
 ORG_MARTS = ("metric_timeseries", "feature_daily", "analysis_daily")
 
 

@@ -71,11 +71,12 @@ def session_limits() -> dict[str, tuple[str, str]]:
     import yaml
 
     project = yaml.safe_load((connection.project_dir() / "dbt_project.yml").read_text())
-    return {name: (spec["env"], str(spec["default"])) for name, spec in project["vars"]["session_limits"].items()}
+    limits = project["vars"]["session_limits"]
+    return {name: (spec["env"], str(spec["default"])) for name, spec in limits.items()}
 
 
 def check_session_limits() -> None:
-    """The session-limit variables of the environment are durations, or a one-line error naming the bad one."""
+    """Each session-limit variable of the environment is a duration, or a one-line error names it."""
     for variable, default in session_limits().values():
         value = os.environ.get(variable, default).strip()
         if not _DURATION.match(value):

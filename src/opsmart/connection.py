@@ -63,7 +63,8 @@ def check_schema_name(name: str, source: str = SCHEMA_ENV) -> str:
     """``name`` when it can be a mart schema; a one-line error naming ``source`` otherwise."""
     if not _SCHEMA_NAME.match(name):
         raise UserError(
-            f"{source} must be a lowercase schema name (letters, digits, _; at most 55 characters), got {name!r}"
+            f"{source} must be a lowercase schema name (letters, digits, _; at most 55 characters), "
+            f"got {name!r}"
         )
     return name
 

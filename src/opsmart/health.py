@@ -20,7 +20,9 @@ from psycopg.rows import dict_row
 from opsmart import bootstrap, connection
 from opsmart.errors import UserError
 
-MART_SCHEMA = "mart"
+
+def _readable(conn: psycopg.Connection, relation: str) -> bool:
+    return conn.execute("select has_table_privilege(%s, 'select') as ok", [relation]).fetchone()["ok"]
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -68,19 +70,25 @@ def _tables(conn: psycopg.Connection, report: dict[str, Any]) -> None:
     }
     missing = [f"{s}.{t}" for s, t in declared if (s, t) not in present]
     rows = {}
+    unreadable = []
     for schema, table in declared:
-        if (schema, table) in present:
-            count = conn.execute(
-                sql.SQL("select count(*) as n from {}").format(sql.Identifier(schema, table))
-            ).fetchone()
-            rows[f"{schema}.{table}"] = count["n"] if count else 0
-    report["tables"] = {"expected": len(declared), "missing": missing, "rows": rows}
+        if (schema, table) not in present:
+            continue
+        if not _readable(conn, f"{schema}.{table}"):
+            unreadable.append(f"{schema}.{table}")  # least privilege: not a problem
+            continue
+        count = conn.execute(
+            sql.SQL("select count(*) as n from {}").format(sql.Identifier(schema, table))
+        ).fetchone()
+        rows[f"{schema}.{table}"] = count["n"] if count else 0
+    report["tables"] = {"expected": len(declared), "missing": missing, "rows": rows, "unreadable": unreadable}
     if missing:
         report["problems"].append(f"missing tables: {', '.join(missing)}")
 
 
 def _events(conn: psycopg.Connection, report: dict[str, Any]) -> None:
-    if not conn.execute("select to_regclass('ops.event') is not null as ok").fetchone()["ok"]:
+    exists = conn.execute("select to_regclass('ops.event') is not null as ok").fetchone()["ok"]
+    if not exists or not _readable(conn, "ops.event"):
         report["events"] = None
         return
     row = conn.execute(
@@ -99,6 +107,11 @@ def _health_function(conn: psycopg.Connection, report: dict[str, Any]) -> None:
         report["health_check"] = None
         report["problems"].append("ops.database_health_check() does not exist")
         return
+    if not conn.execute(
+        "select has_function_privilege('ops.database_health_check()', 'execute') as ok"
+    ).fetchone()["ok"]:
+        report["health_check"] = None  # not this role's to run: least privilege, not a problem
+        return
     try:
         with conn.transaction():
             result = conn.execute("select ops.database_health_check() as h").fetchone()["h"]
@@ -112,34 +125,38 @@ def _health_function(conn: psycopg.Connection, report: dict[str, Any]) -> None:
 
 
 def _marts(conn: psycopg.Connection, report: dict[str, Any]) -> None:
+    mart_schema = connection.mart_schema()
     tables = [
         r["relname"]
         for r in conn.execute(
             "select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace "
             "where n.nspname = %s and c.relkind in ('r', 'p') and not c.relispartition order by 1",
-            [MART_SCHEMA],
+            [mart_schema],
         )
     ]
     state: dict[str, dict[str, Any]] = {}
     if (
         tables
         and conn.execute("select to_regclass('ops.mart_build_state') is not null as ok").fetchone()["ok"]
+        and _readable(conn, "ops.mart_build_state")
     ):
         for r in conn.execute(
             "select model, built_at, is_full_refresh, buckets_rebuilt from ops.mart_build_state "
             "where target_schema = %s",
-            [MART_SCHEMA],
+            [mart_schema],
         ):
             state[r["model"]] = r
     marts = []
     for table in tables:
+        if not _readable(conn, f"{mart_schema}.{table}"):
+            continue
         count = conn.execute(
-            sql.SQL("select count(*) as n from {}").format(sql.Identifier(MART_SCHEMA, table))
+            sql.SQL("select count(*) as n from {}").format(sql.Identifier(mart_schema, table))
         ).fetchone()
         built = state.get(table, {})
         marts.append(
             {
-                "table": f"{MART_SCHEMA}.{table}",
+                "table": f"{mart_schema}.{table}",
                 "rows": count["n"] if count else 0,
                 "last_built_at": _iso(built.get("built_at")),
                 "is_full_refresh": built.get("is_full_refresh"),
@@ -153,14 +170,17 @@ def collect(url: str) -> dict[str, Any]:
     """The health report as a dict; raises UserError when the database cannot be reached."""
     report: dict[str, Any] = {"database": connection.describe(url), "problems": []}
     with connection.connect(url, autocommit=True, row_factory=dict_row) as conn:
-        report["server_version"] = conn.execute("select current_setting('server_version') as v").fetchone()[
-            "v"
-        ]
-        _migrations(url, report)
-        _tables(conn, report)
-        _events(conn, report)
-        _health_function(conn, report)
-        _marts(conn, report)
+        try:
+            version = conn.execute("select current_setting('server_version') as v").fetchone()
+            report["server_version"] = version["v"]
+            report["user"] = conn.execute("select session_user as u").fetchone()["u"]
+            _migrations(url, report)
+            _tables(conn, report)
+            _events(conn, report)
+            _health_function(conn, report)
+            _marts(conn, report)
+        except psycopg.Error as exc:
+            raise UserError(f"check failed as {conn.info.user}: {exc.diag.message_primary or exc}") from None
     report["healthy"] = not report["problems"]
     return report
 
@@ -168,7 +188,7 @@ def collect(url: str) -> dict[str, Any]:
 def render(report: dict[str, Any]) -> str:
     """The report as readable text."""
     out = [
-        f"database        {report['database']}",
+        f"database        {report['database']} (as {report['user']})",
         f"server          PostgreSQL {report['server_version']}",
     ]
     m = report.get("migrations")
@@ -182,6 +202,8 @@ def render(report: dict[str, Any]) -> str:
     if t["rows"]:
         width = max(len(name) for name in t["rows"])
         out += [f"  {name:<{width}}  {n:>12,}" for name, n in t["rows"].items()]
+    if t["unreadable"]:
+        out.append(f"  not readable by {report['user']} (least privilege): {', '.join(t['unreadable'])}")
     ev = report.get("events")
     if ev is not None:
         out.append(

@@ -61,4 +61,4 @@ def build_role_problem(url: str) -> str | None:
         try:
             return conn.execute("select ops.build_role_problem()").fetchone()[0]
         except psycopg.errors.InsufficientPrivilege:
-            return f"{conn.info.user} may not run ops.build_role_problem(): it is not a member of {TRANSFORMER}"
+            return f"{conn.info.user} may not run ops.build_role_problem(): not a member of {TRANSFORMER}"

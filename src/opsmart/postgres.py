@@ -134,9 +134,7 @@ class LocalServer:
         except subprocess.CalledProcessError as exc:
             lines = [ln for ln in (exc.stderr or exc.stdout or "").splitlines() if ln.strip()]
             hint = f"; see {self.log_file}" if self.log_file.exists() else ""
-            raise UserError(
-                f"{tool} failed for {self.pgdata}: {lines[-1] if lines else exc}{hint}"
-            ) from None
+            raise UserError(f"{tool} failed for {self.pgdata}: {lines[-1] if lines else exc}{hint}") from None
         except subprocess.TimeoutExpired:
             raise UserError(f"{tool} did not finish within {timeout:.0f} s for {self.pgdata}") from None
 
@@ -251,7 +249,9 @@ class LocalServer:
             shutil.chown(self.log_file, user=SYSTEM_USER)
         for attempt in range(3):
             try:
-                self._run("pg_ctl", ["-D", str(self.pgdata), "-l", str(self.log_file), "-w", "-t", "60", "start"])
+                self._run(
+                    "pg_ctl", ["-D", str(self.pgdata), "-l", str(self.log_file), "-w", "-t", "60", "start"]
+                )
                 return
             except UserError:
                 # A port another process took since initdb: move to a free one.
