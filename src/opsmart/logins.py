@@ -56,9 +56,27 @@ def connected_user(url: str) -> str:
 def build_role_problem(url: str) -> str | None:
     """Why the login of ``url`` may not build the marts (see ops.build_role_problem), or None."""
     with connection.connect(url, autocommit=True) as conn:
-        if conn.execute("select to_regprocedure('ops.build_role_problem()') is null").fetchone()[0]:
+        # the catalog first: naming anything in ops needs USAGE on it
+        bootstrapped, usage, group, member = conn.execute(
+            """select n.oid is not null, coalesce(has_schema_privilege(n.oid, 'usage'), false),
+                      r.oid is not null, coalesce(pg_has_role(r.oid, 'usage'), false)
+               from (select) as one
+               left join pg_namespace as n on n.nspname = 'ops'
+               left join pg_roles as r on r.rolname = %s""",
+            [TRANSFORMER],
+        ).fetchone()
+        if not bootstrapped:
             return "the ops schema is not bootstrapped here: run `opsmart bootstrap` first"
+        if not group:
+            return (
+                f"role {TRANSFORMER} does not exist: create the roles (opsmart bootstrap --roles-sql) "
+                "and run opsmart bootstrap again"
+            )
+        if not member:
+            return f"{conn.info.user} is not a member of {TRANSFORMER} that inherits its privileges"
+        if not usage:
+            return f"{TRANSFORMER} has no privileges yet: run opsmart bootstrap again as the owner of ops"
         try:
             return conn.execute("select ops.build_role_problem()").fetchone()[0]
         except psycopg.errors.InsufficientPrivilege:
-            return f"{conn.info.user} may not run ops.build_role_problem(): not a member of {TRANSFORMER}"
+            return f"{TRANSFORMER} has no privileges yet: run opsmart bootstrap again as the owner of ops"
