@@ -44,7 +44,8 @@ def _add_event(url: str, feature: str = "ci.probe") -> None:
     with psycopg.connect(url) as conn:
         org = conn.execute("select id from ops.organization order by id limit 1").fetchone()[0]
         conn.execute(
-            "insert into ops.event (organization_id, source, feature_key, occurred_at) values (%s, 'api', %s, %s)",
+            "insert into ops.event (organization_id, source, feature_key, occurred_at)"
+            " values (%s, 'api', %s, %s)",
             [org, feature, ANCHOR],
         )
 

@@ -23,8 +23,10 @@
 
 
 {#-
-    on-run-start of every command that writes (run, build, seed, snapshot):
-    refuse a session that is stronger than the transformer. A build runs SQL a
+    on-run-start of every command that writes (run, build, seed, snapshot),
+    and the first pre-hook of every model (dbt runs the models even when an
+    on-run-start hook fails): refuse a session that is stronger than the
+    transformer. A build runs SQL a
     transformer login can plant (a trigger on a mart it owns); run by a
     superuser or the owner of ops, that SQL would run with their rights. See
     ops.build_role_problem() (ops_schema/012_mart_schemas.sql).

@@ -15,6 +15,7 @@ import random
 import statistics
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import psycopg
@@ -182,11 +183,10 @@ def _context(url: str) -> dict:
     return {"orgs": orgs, "users": [*users, None], "runs": runs, "now": now}
 
 
-def _build_loop(url: str, stop: threading.Event, phase: Phase, select: str) -> None:
+def _build_loop(build_once: Callable[[], bool], stop: threading.Event, phase: Phase) -> None:
     while not stop.is_set():
         began = time.perf_counter()
-        result = build.dbt(["run", "--select", select], url, capture=True)
-        if result.returncode == 0:
+        if build_once():
             phase.builds += 1
             phase.build_seconds.append(time.perf_counter() - began)
         else:
@@ -199,15 +199,28 @@ def _mart_digests(url: str, schema: str) -> dict[str, str]:
 
 
 def measure(
-    url: str, *, seconds: float = 20.0, writers: int = 4, select: str = "marts", seed: int = 1
+    url: str,
+    *,
+    seconds: float = 20.0,
+    writers: int = 4,
+    select: str = "marts",
+    seed: int = 1,
+    build_once: Callable[[], bool] | None = None,
 ) -> Report:
     """A quiet phase and a phase with builds, ``seconds`` each; then the final build and the comparison.
 
-    The marts must have been built once already (their staging views must exist).
+    ``build_once`` runs one build and says whether it passed (default: ``dbt run``
+    of ``select``). The marts must have been built once already (their staging
+    views must exist).
     """
     context = _context(url)
     build_url = build.build_url(url)
     build.preflight(build_url)
+    if build_once is None:
+
+        def build_once() -> bool:
+            return build.dbt(["run", "--select", select], build_url, capture=True).returncode == 0
+
     stop = threading.Event()
     threads = [_Writer(url, seed * 1000 + i, stop, context) for i in range(writers)]
     phases = [Phase("without builds"), Phase("with builds")]
@@ -221,7 +234,7 @@ def measure(
             builder = None
             if phase is phases[1]:
                 builder = threading.Thread(
-                    target=_build_loop, args=(build_url, builder_stop, phase, select), daemon=True
+                    target=_build_loop, args=(build_once, builder_stop, phase), daemon=True
                 )
                 builder.start()
             began = time.perf_counter()
