@@ -35,3 +35,46 @@ def test_bad_arguments_give_one_line(cli, args: list[str], fragment: str) -> Non
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("opsmart")
     assert fragment in lines[0]
+
+
+def _one_line(result, fragment: str) -> None:
+    assert result.returncode != 0, result.stdout[-2000:]
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("opsmart: "), result.stderr[-3000:]
+    assert fragment in lines[0], lines[0]
+
+
+def test_a_selector_that_matches_nothing_fails_the_build(db_url: str) -> None:
+    from reliakit import run_cli
+
+    result = run_cli(db_url, "build", "--select", "feature_dialy")
+    assert result.returncode != 0
+    assert "does not match any enabled nodes" in result.stdout
+
+
+def test_a_first_build_on_an_empty_platform_passes_and_says_why_freshness_is_skipped(db_url: str) -> None:
+    from reliakit import run_cli
+
+    result = run_cli(db_url, "build")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "source freshness: skipped, the platform has no data yet" in result.stdout
+
+
+@pytest.mark.parametrize("problem", ["password", "database", "server"])
+def test_build_against_an_unreachable_database_is_one_line(cli, db_url: str, problem: str) -> None:
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    params = conninfo_to_dict(db_url)
+    url = {
+        "password": make_conninfo(db_url, password="wrong-password"),
+        "database": make_conninfo(db_url, dbname="no_such_database"),
+        "server": make_conninfo(db_url, port="1"),
+    }[problem]
+    expected = {
+        "password": f"password authentication failed for user {params['user']}",
+        "database": 'database "no_such_database" does not exist',
+        "server": "cannot connect to PostgreSQL at 127.0.0.1:1",
+    }[problem]
+    _one_line(cli("build", env={"OPSMART_DATABASE_URL": url}), expected)
+    _one_line(cli("bootstrap", env={"OPSMART_DATABASE_URL": url}), expected)
