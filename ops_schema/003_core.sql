@@ -30,7 +30,7 @@ create table core.auth_accounts (
     updated_at timestamptz not null default now(),
     constraint pk_auth_accounts primary key (id),
     constraint fk_auth_accounts_user_id foreign key (user_id)
-        references core.users (id) on delete cascade,
+    references core.users (id) on delete cascade,
     constraint unq_auth_accounts_provider_account unique (provider, provider_account_id),
     constraint chk_auth_accounts_provider check (provider ~ '^[a-z][a-z0-9_-]*$'),
     constraint chk_auth_accounts_key_id check (
@@ -50,7 +50,7 @@ create table core.sessions (
     expires_at timestamptz not null,
     constraint pk_sessions primary key (id),
     constraint fk_sessions_user_id foreign key (user_id)
-        references core.users (id) on delete cascade,
+    references core.users (id) on delete cascade,
     constraint unq_sessions_jwt_id unique (jwt_id),
     constraint chk_sessions_expires_at check (expires_at > created_at)
 );

@@ -26,9 +26,9 @@ create table ops.organization_user (
     updated_at timestamptz not null default now(),
     constraint pk_organization_user primary key (id),
     constraint fk_organization_user_organization_id foreign key (organization_id)
-        references ops.organization (id) on delete cascade,
+    references ops.organization (id) on delete cascade,
     constraint fk_organization_user_user_id foreign key (user_id)
-        references core.users (id) on delete cascade,
+    references core.users (id) on delete cascade,
     constraint unq_organization_user_organization_user unique (organization_id, user_id),
     constraint chk_organization_user_role check (role in ('owner', 'admin', 'member', 'viewer')),
     constraint chk_organization_user_status check (status in ('active', 'invited', 'removed'))
@@ -51,9 +51,9 @@ create table ops.api_key (
     updated_at timestamptz not null default now(),
     constraint pk_api_key primary key (id),
     constraint fk_api_key_organization_id foreign key (organization_id)
-        references ops.organization (id) on delete cascade,
+    references ops.organization (id) on delete cascade,
     constraint fk_api_key_user_id foreign key (user_id)
-        references core.users (id) on delete set null,
+    references core.users (id) on delete set null,
     constraint unq_api_key_key_hash unique (key_hash),
     constraint chk_api_key_scopes check (jsonb_typeof(scopes) = 'array'),
     -- A hex digest of at least 256 bits: a raw key pasted here is refused.
@@ -76,7 +76,7 @@ create table ops.provider_credential (
     updated_at timestamptz not null default now(),
     constraint pk_provider_credential primary key (id),
     constraint fk_provider_credential_organization_id foreign key (organization_id)
-        references ops.organization (id) on delete cascade,
+    references ops.organization (id) on delete cascade,
     constraint chk_provider_credential_provider check (provider ~ '^[a-z][a-z0-9_-]*$')
 );
 create index idx_provider_credential_organization_id on ops.provider_credential (organization_id);

@@ -15,7 +15,7 @@ create table core.prompts (
     updated_at timestamptz not null default now(),
     constraint pk_prompts primary key (id),
     constraint fk_prompts_organization_id foreign key (organization_id)
-        references ops.organization (id) on delete cascade,
+    references ops.organization (id) on delete cascade,
     constraint chk_prompts_format_type check (format_type in ('auto', 'text', 'markdown', 'xml')),
     constraint chk_prompts_tags check (jsonb_typeof(tags) = 'array'),
     constraint chk_prompts_extra_metadata check (jsonb_typeof(extra_metadata) = 'object')
@@ -37,11 +37,11 @@ create table core.prompt_relations (
     created_at timestamptz not null default now(),
     constraint pk_prompt_relations primary key (id),
     constraint fk_prompt_relations_source_id foreign key (source_id)
-        references core.prompts (id) on delete cascade,
+    references core.prompts (id) on delete cascade,
     constraint fk_prompt_relations_target_id foreign key (target_id)
-        references core.prompts (id) on delete cascade,
+    references core.prompts (id) on delete cascade,
     constraint chk_prompt_relations_relation_type
-        check (relation_type in ('depends_on', 'overrides', 'conflicts_with')),
+    check (relation_type in ('depends_on', 'overrides', 'conflicts_with')),
     constraint chk_prompt_relations_not_self check (source_id <> target_id),
     constraint unq_prompt_relations_source_target_type unique (source_id, target_id, relation_type)
 );
@@ -67,7 +67,7 @@ create table core.analysis_results (
     created_at timestamptz not null default now(),
     constraint pk_analysis_results primary key (id),
     constraint fk_analysis_results_prompt_id foreign key (prompt_id)
-        references core.prompts (id) on delete set null,
+    references core.prompts (id) on delete set null,
     constraint chk_analysis_results_overall_score check (overall_score between 0 and 10),
     constraint chk_analysis_results_judge_score check (judge_score between 0 and 10),
     constraint chk_analysis_results_complexity_score check (complexity_score between 0 and 10),

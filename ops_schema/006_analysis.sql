@@ -12,9 +12,9 @@ create table ops.experiment (
     updated_at timestamptz not null default now(),
     constraint pk_experiment primary key (id),
     constraint fk_experiment_organization_id foreign key (organization_id)
-        references ops.organization (id) on delete cascade,
+    references ops.organization (id) on delete cascade,
     constraint fk_experiment_created_by foreign key (created_by)
-        references core.users (id) on delete set null,
+    references core.users (id) on delete set null,
     constraint chk_experiment_configuration check (jsonb_typeof(configuration) = 'object')
 );
 create index idx_experiment_organization_id_created_at on ops.experiment (organization_id, created_at);
@@ -36,7 +36,7 @@ create table ops.experiment_run (
     updated_at timestamptz not null default now(),
     constraint pk_experiment_run primary key (id),
     constraint fk_experiment_run_experiment_id foreign key (experiment_id)
-        references ops.experiment (id) on delete cascade,
+    references ops.experiment (id) on delete cascade,
     constraint chk_experiment_run_finished_at check (finished_at >= started_at)
 );
 create index idx_experiment_run_experiment_id on ops.experiment_run (experiment_id);
@@ -59,15 +59,15 @@ create table ops.analysis_run (
     updated_at timestamptz not null default now(),
     constraint pk_analysis_run primary key (id),
     constraint fk_analysis_run_organization_id foreign key (organization_id)
-        references ops.organization (id) on delete cascade,
+    references ops.organization (id) on delete cascade,
     constraint fk_analysis_run_user_id foreign key (user_id)
-        references core.users (id) on delete set null,
+    references core.users (id) on delete set null,
     constraint fk_analysis_run_prompt_id foreign key (prompt_id)
-        references core.prompts (id) on delete set null,
+    references core.prompts (id) on delete set null,
     constraint fk_analysis_run_experiment_run_id foreign key (experiment_run_id)
-        references ops.experiment_run (id) on delete set null,
+    references ops.experiment_run (id) on delete set null,
     constraint chk_analysis_run_status
-        check (status in ('queued', 'running', 'succeeded', 'failed', 'cancelled')),
+    check (status in ('queued', 'running', 'succeeded', 'failed', 'cancelled')),
     constraint chk_analysis_run_finished_at check (finished_at >= started_at),
     constraint chk_analysis_run_finished_needs_start check (finished_at is null or started_at is not null),
     constraint chk_analysis_run_meta check (jsonb_typeof(meta) = 'object')
@@ -90,9 +90,9 @@ create table ops.analysis_metric (
     created_at timestamptz not null default now(),
     constraint pk_analysis_metric primary key (id),
     constraint fk_analysis_metric_analysis_run_id foreign key (analysis_run_id)
-        references ops.analysis_run (id) on delete cascade,
+    references ops.analysis_run (id) on delete cascade,
     constraint chk_analysis_metric_has_value
-        check (value_num is not null or value_text is not null or value_json is not null),
+    check (value_num is not null or value_text is not null or value_json is not null),
     -- NaN and infinities would poison every average downstream.
     constraint chk_analysis_metric_value_num check (abs(value_num) < 'Infinity'),
     constraint chk_analysis_metric_key check (key ~ '^[a-z][a-z0-9_.]*$')
@@ -110,7 +110,7 @@ create table ops.analysis_node_result (
     created_at timestamptz not null default now(),
     constraint pk_analysis_node_result primary key (id),
     constraint fk_analysis_node_result_analysis_run_id foreign key (analysis_run_id)
-        references ops.analysis_run (id) on delete cascade,
+    references ops.analysis_run (id) on delete cascade,
     constraint chk_analysis_node_result_status check (status in ('ok', 'warn', 'fail', 'error')),
     constraint chk_analysis_node_result_score check (score between 0 and 10)
 );
@@ -126,7 +126,7 @@ create table ops.judge_rubric (
     updated_at timestamptz not null default now(),
     constraint pk_judge_rubric primary key (id),
     constraint fk_judge_rubric_organization_id foreign key (organization_id)
-        references ops.organization (id) on delete cascade
+    references ops.organization (id) on delete cascade
 );
 create index idx_judge_rubric_organization_id on ops.judge_rubric (organization_id);
 create trigger trg_judge_rubric_updated_at before update on ops.judge_rubric
@@ -143,7 +143,7 @@ create table ops.judge_criterion (
     updated_at timestamptz not null default now(),
     constraint pk_judge_criterion primary key (id),
     constraint fk_judge_criterion_rubric_id foreign key (rubric_id)
-        references ops.judge_rubric (id) on delete cascade,
+    references ops.judge_rubric (id) on delete cascade,
     constraint unq_judge_criterion_rubric_key unique (rubric_id, key),
     constraint chk_judge_criterion_weight check (weight > 0 and weight < 'Infinity'),
     constraint chk_judge_criterion_key check (key ~ '^[a-z][a-z0-9_.]*$')
@@ -162,9 +162,9 @@ create table ops.judge_score (
     updated_at timestamptz not null default now(),
     constraint pk_judge_score primary key (id),
     constraint fk_judge_score_analysis_run_id foreign key (analysis_run_id)
-        references ops.analysis_run (id) on delete cascade,
+    references ops.analysis_run (id) on delete cascade,
     constraint fk_judge_score_criterion_id foreign key (criterion_id)
-        references ops.judge_criterion (id) on delete restrict,
+    references ops.judge_criterion (id) on delete restrict,
     constraint chk_judge_score_score check (score between 0 and 10)
 );
 create index idx_judge_score_analysis_run_id on ops.judge_score (analysis_run_id);

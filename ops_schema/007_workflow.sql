@@ -12,9 +12,9 @@ create table ops.workflow_run (
     updated_at timestamptz not null default now(),
     constraint pk_workflow_run primary key (id),
     constraint fk_workflow_run_organization_id foreign key (organization_id)
-        references ops.organization (id) on delete cascade,
+    references ops.organization (id) on delete cascade,
     constraint fk_workflow_run_user_id foreign key (user_id)
-        references core.users (id) on delete set null,
+    references core.users (id) on delete set null,
     constraint chk_workflow_run_status check (status in ('running', 'success', 'failed', 'cancelled')),
     constraint chk_workflow_run_finished_at check (finished_at >= started_at)
 );
@@ -35,7 +35,7 @@ create table ops.workflow_node (
     updated_at timestamptz not null default now(),
     constraint pk_workflow_node primary key (id),
     constraint fk_workflow_node_run_id foreign key (run_id)
-        references ops.workflow_run (id) on delete cascade,
+    references ops.workflow_run (id) on delete cascade,
     constraint unq_workflow_node_run_key unique (run_id, key),
     constraint chk_workflow_node_status check (status in ('pending', 'running', 'success', 'failed')),
     constraint chk_workflow_node_finished_at check (finished_at >= started_at)
@@ -53,9 +53,9 @@ create table ops.evaluation_metric (
     created_at timestamptz not null default now(),
     constraint pk_evaluation_metric primary key (id),
     constraint fk_evaluation_metric_run_id foreign key (run_id)
-        references ops.workflow_run (id) on delete cascade,
+    references ops.workflow_run (id) on delete cascade,
     constraint unq_evaluation_metric_run_node_metric_created
-        unique nulls not distinct (run_id, node_key, metric_name, created_at),
+    unique nulls not distinct (run_id, node_key, metric_name, created_at),
     constraint chk_evaluation_metric_metric_value check (abs(metric_value) < 'Infinity'),
     constraint chk_evaluation_metric_metric_name check (metric_name ~ '^[a-z][a-z0-9_.]*$')
 );

@@ -17,11 +17,11 @@ create table ops.event (
     created_at timestamptz not null default now(),
     constraint pk_event primary key (id, occurred_at),
     constraint fk_event_organization_id foreign key (organization_id)
-        references ops.organization (id) on delete cascade,
+    references ops.organization (id) on delete cascade,
     constraint fk_event_user_id foreign key (user_id)
-        references core.users (id) on delete cascade,
+    references core.users (id) on delete cascade,
     constraint chk_event_source
-        check (source in ('web', 'api', 'cli', 'sdk', 'slack', 'github', 'linear', 'email')),
+    check (source in ('web', 'api', 'cli', 'sdk', 'slack', 'github', 'linear', 'email')),
     constraint chk_event_feature_key check (feature_key ~ '^[a-z][a-z0-9_.:-]*$'),
     constraint chk_event_payload check (jsonb_typeof(payload) = 'object'),
     constraint chk_event_occurred_at check (isfinite(occurred_at))
@@ -87,7 +87,8 @@ end
 $$;
 
 comment on function ops.ensure_event_partitions(date, date) is
-'Creates the monthly ops.event partitions covering [p_from, p_to], moving rows out of the default partition. Returns how many it created.';
+'Creates the monthly ops.event partitions covering [p_from, p_to], moving rows out of the default '
+'partition. Returns how many it created.';
 
 -- Two years back and a year ahead from the day the schema is applied.
 select ops.ensure_event_partitions(

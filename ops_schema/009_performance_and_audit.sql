@@ -13,16 +13,16 @@ create table ops.query_performance_log (
     created_at timestamptz not null default now(),
     constraint pk_query_performance_log primary key (id),
     constraint fk_query_performance_log_organization_id foreign key (organization_id)
-        references ops.organization (id) on delete set null,
+    references ops.organization (id) on delete set null,
     constraint chk_query_performance_log_duration_ms check (duration_ms >= 0 and duration_ms < 'Infinity'),
     constraint chk_query_performance_log_rows_returned check (rows_returned >= 0),
     constraint chk_query_performance_log_measured_at check (isfinite(measured_at))
 );
 create index idx_query_performance_log_organization_id_measured_at
-    on ops.query_performance_log (organization_id, measured_at);
+on ops.query_performance_log (organization_id, measured_at);
 create index idx_query_performance_log_measured_at on ops.query_performance_log (measured_at);
 create index idx_query_performance_log_query_name_measured_at
-    on ops.query_performance_log (query_name, measured_at);
+on ops.query_performance_log (query_name, measured_at);
 
 -- Append-only: the audit trail outlives the users and organizations it names,
 -- so actor and organization are plain columns, not foreign keys (a cascading

@@ -14,9 +14,9 @@ create table ops.chat_session (
     updated_at timestamptz not null default now(),
     constraint pk_chat_session primary key (id),
     constraint fk_chat_session_user_id foreign key (user_id)
-        references core.users (id) on delete cascade,
+    references core.users (id) on delete cascade,
     constraint fk_chat_session_organization_id foreign key (organization_id)
-        references ops.organization (id) on delete cascade,
+    references ops.organization (id) on delete cascade,
     constraint chk_chat_session_ended_at check (ended_at >= started_at)
 );
 create index idx_chat_session_organization_id_started_at on ops.chat_session (organization_id, started_at);
@@ -33,7 +33,7 @@ create table ops.message (
     created_at timestamptz not null default now(),
     constraint pk_message primary key (id),
     constraint fk_message_session_id foreign key (session_id)
-        references ops.chat_session (id) on delete cascade,
+    references ops.chat_session (id) on delete cascade,
     constraint chk_message_role check (role in ('user', 'assistant', 'system', 'tool')),
     constraint chk_message_ts check (isfinite(ts))
 );
@@ -53,7 +53,7 @@ create table ops.chain_analysis_result (
     updated_at timestamptz not null default now(),
     constraint pk_chain_analysis_result primary key (session_id),
     constraint fk_chain_analysis_result_session_id foreign key (session_id)
-        references ops.chat_session (id) on delete cascade
+    references ops.chat_session (id) on delete cascade
 );
 create trigger trg_chain_analysis_result_updated_at before update on ops.chain_analysis_result
 for each row execute function ops.set_updated_at();

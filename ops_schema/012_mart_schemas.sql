@@ -17,7 +17,8 @@ create table ops.mart_schema (
     constraint chk_mart_schema_kind check (kind in ('mart', 'staging'))
 );
 comment on table ops.mart_schema is
-'Schemas made for dbt by ops.create_mart_schema(); protected ones (made by bootstrap) cannot be dropped by the transformer.';
+'Schemas made for dbt by ops.create_mart_schema(); protected ones (made by bootstrap) cannot be '
+'dropped by the transformer.';
 
 -- Why a name cannot be a mart schema, or NULL when it can.
 create function ops.mart_schema_name_problem(schema_name text) returns text
@@ -81,7 +82,8 @@ begin
 end
 $$;
 comment on function ops.create_mart_schema(text, text) is
-'Creates a schema for dbt (kind mart or staging) with the transformer''s privileges; refuses names that would shadow a role.';
+'Creates a schema for dbt (kind mart or staging) with the transformer''s privileges; '
+'refuses names that would shadow a role.';
 
 -- Drops a mart schema, the staging schema beside it, and their build state.
 create function ops.drop_mart_schema(schema_name text) returns void

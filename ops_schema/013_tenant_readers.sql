@@ -13,7 +13,7 @@ create table ops.tenant_reader (
     created_at timestamptz not null default now(),
     constraint pk_tenant_reader primary key (reader, organization_id),
     constraint fk_tenant_reader_organization_id foreign key (organization_id)
-        references ops.organization (id) on delete cascade
+    references ops.organization (id) on delete cascade
 );
 create index idx_tenant_reader_organization_id on ops.tenant_reader (organization_id);
 comment on table ops.tenant_reader is

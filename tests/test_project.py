@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
+import pytest
 from support import dbt_ok, target_dir
 
 from opsmart import build, connection
@@ -36,16 +38,28 @@ def test_docs_generate_and_every_model_and_column_is_described(db_url: str) -> N
     assert set(build.MARTS) <= marts
 
 
-def test_sqlfluff_is_clean_over_models_macros_and_tests(db_url: str) -> None:
+# Every SQL file of the repository, with the templater that reads it: the dbt
+# project's (Jinja), the migrations (plain SQL) and the benchmark's (psycopg
+# parameters, given values in bench/.sqlfluff).
+SQL_FOLDERS = {
+    "dbt": ["models", "macros", "data-tests", "analyses"],
+    "raw": ["ops_schema"],
+    "placeholder": ["bench"],
+}
+
+
+@pytest.mark.parametrize("templater", list(SQL_FOLDERS))
+def test_sqlfluff_is_clean_over_every_sql_file(db_url: str, templater: str) -> None:
+    folders = [f for f in SQL_FOLDERS[templater] if (connection.project_dir() / f).is_dir()]
     result = subprocess.run(
         [
             sys.executable,
             "-m",
             "sqlfluff",
             "lint",
-            "models",
-            "macros",
-            "tests",
+            *folders,
+            "--templater",
+            templater,
             "--nofail",
             "--format",
             "json",
@@ -64,4 +78,6 @@ def test_sqlfluff_is_clean_over_models_macros_and_tests(db_url: str) -> None:
         for v in f["violations"]
     ]
     assert files, "sqlfluff linted nothing"
+    linted = {Path(f["filepath"]).parts[0] for f in files}
+    assert linted == set(folders)
     assert not violations, "\n".join(violations)

@@ -12,13 +12,16 @@ metric_sums as (
         count(value_num) filter (where key = 'semantic_entropy') as entropy_count
     from ops.analysis_metric
     where key in ('overall_score', 'semantic_entropy') and value_num is not null
-    group by analysis_run_id
+    group by 1
 ),
 
 judge_sums as (
-    select analysis_run_id, sum(score) as judge_sum, count(*) as judge_count
+    select
+        analysis_run_id,
+        sum(score) as judge_sum,
+        count(*) as judge_count
     from ops.judge_score
-    group by analysis_run_id
+    group by 1
 )
 
 select
@@ -35,7 +38,7 @@ select
         order by extract(epoch from r.finished_at - r.started_at)::double precision
     ) as p95_duration_s
 from ops.analysis_run as r
-left join metric_sums as m on m.analysis_run_id = r.id
-left join judge_sums as j on j.analysis_run_id = r.id
+left join metric_sums as m on r.id = m.analysis_run_id
+left join judge_sums as j on r.id = j.analysis_run_id
 where r.started_at is not null
 group by 1, 2

@@ -3,23 +3,39 @@ create table bench_baseline.metric_timeseries as
 with
 
 samples as (
-    select r.organization_id, 'analysis.' || m.key as metric_key, m.created_at as sampled_at, trim_scale(m.value_num) as v
+    select
+        r.organization_id,
+        'analysis.' || m.key as metric_key,
+        m.created_at as sampled_at,
+        trim_scale(m.value_num) as v
     from ops.analysis_metric as m
-    join ops.analysis_run as r on r.id = m.analysis_run_id
+    inner join ops.analysis_run as r on m.analysis_run_id = r.id
     where m.value_num is not null
     union all
-    select w.organization_id, 'evaluation.' || e.metric_name, e.created_at, trim_scale(e.metric_value::numeric)
+    select
+        w.organization_id,
+        'evaluation.' || e.metric_name as metric_key,
+        e.created_at as sampled_at,
+        trim_scale(e.metric_value::numeric) as v
     from ops.evaluation_metric as e
-    join ops.workflow_run as w on w.id = e.run_id
+    inner join ops.workflow_run as w on e.run_id = w.id
     union all
-    select r.organization_id, 'judge.' || c.key, s.created_at, trim_scale(s.score)
+    select
+        r.organization_id,
+        'judge.' || c.key as metric_key,
+        s.created_at as sampled_at,
+        trim_scale(s.score) as v
     from ops.judge_score as s
-    join ops.analysis_run as r on r.id = s.analysis_run_id
-    join ops.judge_criterion as c on c.id = s.criterion_id
+    inner join ops.analysis_run as r on s.analysis_run_id = r.id
+    inner join ops.judge_criterion as c on s.criterion_id = c.id
     union all
-    select cs.organization_id, 'conversation.messages', msg.ts, 1::numeric
+    select
+        cs.organization_id,
+        'conversation.messages' as metric_key,
+        msg.ts as sampled_at,
+        1::numeric as v
     from ops.message as msg
-    join ops.chat_session as cs on cs.id = msg.session_id
+    inner join ops.chat_session as cs on msg.session_id = cs.id
 )
 
 select

@@ -2,15 +2,22 @@
 with
 
 runs as (
-    select id, status, started_at, finished_at
+    select
+        id,
+        status,
+        started_at,
+        finished_at
     from ops.analysis_run
     where organization_id = %(org)s and started_at >= %(since_30d)s::timestamp at time zone 'UTC'
 ),
 
 judge as (
-    select s.analysis_run_id, sum(s.score) as score_sum, count(*) as score_count
+    select
+        s.analysis_run_id,
+        sum(s.score) as score_sum,
+        count(*) as score_count
     from ops.judge_score as s
-    where s.analysis_run_id in (select id from runs)
+    where s.analysis_run_id in (select runs.id from runs)
     group by 1
 )
 
@@ -24,6 +31,6 @@ select
         order by extract(epoch from r.finished_at - r.started_at)::double precision
     ) as p95_duration_s
 from runs as r
-left join judge as j on j.analysis_run_id = r.id
+left join judge as j on r.id = j.analysis_run_id
 group by 1
-order by day
+order by 1

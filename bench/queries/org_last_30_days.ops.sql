@@ -7,4 +7,4 @@ select
 from ops.event
 where organization_id = %(org)s and occurred_at >= %(since_30d)s::timestamp at time zone 'UTC'
 group by 1, 2
-order by day, feature_key
+order by 1, 2

@@ -1,5 +1,7 @@
 -- One organization's chat messages per day over the last 30 days.
-select (ts_bucket at time zone 'UTC')::date as day, sum(sample_count) as messages
+select
+    (ts_bucket at time zone 'UTC')::date as day,
+    sum(sample_count) as messages
 from mart.metric_timeseries
 where
     organization_id = %(org)s and metric_key = 'conversation.messages'

@@ -1,5 +1,7 @@
 -- Organizations ranked by yesterday's average overall score (runs started yesterday, UTC).
-select organization_id, avg_overall
+select
+    organization_id,
+    avg_overall
 from mart.analysis_daily
 where day = %(yesterday)s and avg_overall is not null
-order by avg_overall desc, organization_id
+order by avg_overall desc, organization_id asc

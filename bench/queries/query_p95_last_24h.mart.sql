@@ -1,5 +1,9 @@
 -- p95 latency of every query name, hour by hour, over the last 24 hours.
-select subject, ts_bucket, query_count, p95_duration_ms
+select
+    subject,
+    ts_bucket,
+    query_count,
+    p95_duration_ms
 from mart.performance_dashboard
 where metric_type = 'query_performance' and ts_bucket >= %(since_24h)s
 order by subject, ts_bucket

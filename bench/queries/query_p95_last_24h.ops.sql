@@ -7,4 +7,4 @@ select
 from ops.query_performance_log
 where measured_at >= %(since_24h)s
 group by 1, 2
-order by subject, ts_bucket
+order by 1, 2
