@@ -331,3 +331,23 @@ def test_a_transformer_login_runs_dbt_build_and_no_secret_reaches_a_mart_or_a_lo
             ).fetchone()[0]
             assert raw_key not in text
             assert "sha256$" not in text
+
+
+def test_a_tenants_own_functions_never_see_other_tenants_rows(loaded_url: str) -> None:
+    org_a, org_b = _orgs(loaded_url)
+    with login_role(loaded_url, "tenant_a", "opsmart_tenant") as url_a:
+        _map_tenant(loaded_url, "tenant_a", org_a)
+        seen: list[str] = []
+        with psycopg.connect(url_a) as conn:
+            conn.add_notice_handler(lambda diag: seen.append(diag.message_primary or ""))
+            # a cheap, non-leakproof function the planner might run before the row filter
+            conn.execute(
+                """create function pg_temp.leak(org uuid) returns boolean language plpgsql cost 0.0001 as $$
+                   begin raise notice 'saw %', org; return true; end $$"""
+            )
+            for mart in ORG_MARTS:
+                conn.execute(
+                    f"select count(*) from mart.{mart} where pg_temp.leak(organization_id)"
+                ).fetchone()
+        assert seen and all(message == f"saw {org_a}" for message in seen), set(seen)
+        assert not any(str(org_b) in message for message in seen)
