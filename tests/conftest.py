@@ -111,6 +111,23 @@ def _admin(server_url: str) -> psycopg.Connection:
     return psycopg.connect(server_url, autocommit=True)
 
 
+def _create_database(server_url: str, name: str, template_url: str | None = None) -> str:
+    """A new database ``name`` (dropped first if it exists), a copy of ``template_url``'s when given."""
+    stmt = sql.SQL("create database {}").format(sql.Identifier(name))
+    if template_url:
+        template = connection.conninfo_to_dict(template_url)["dbname"]
+        stmt = sql.SQL("{} template {}").format(stmt, sql.Identifier(template))
+    with _admin(server_url) as conn:
+        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+        conn.execute(stmt)
+    return connection.with_database(server_url, name)
+
+
+def _drop_database(server_url: str, name: str) -> None:
+    with _admin(server_url) as conn:
+        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+
+
 @pytest.fixture(scope="session")
 def template_url(server_url: str) -> str:
     """A database with the whole ops schema applied, used as CREATE DATABASE template.
@@ -118,10 +135,7 @@ def template_url(server_url: str) -> str:
     Bootstrapping creates the group roles; the transformer login every build
     in the suite runs as is made here too.
     """
-    with _admin(server_url) as conn:
-        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(TEMPLATE)))
-        conn.execute(sql.SQL("create database {}").format(sql.Identifier(TEMPLATE)))
-    url = connection.with_database(server_url, TEMPLATE)
+    url = _create_database(server_url, TEMPLATE)
     bootstrap.apply(url, quiet=True)
     with _admin(server_url) as conn:
         if not conn.execute("select 1 from pg_roles where rolname = %s", [BUILDER]).fetchone():
@@ -140,21 +154,14 @@ def make_database(server_url: str, request: pytest.FixtureRequest) -> Iterator[C
 
     def make(bootstrapped: bool = True) -> str:
         name = f"t_{uuid.uuid4().hex[:12]}"
-        if bootstrapped:
-            template = request.getfixturevalue("template_url")
-            ident = sql.Identifier(connection.conninfo_to_dict(template)["dbname"])
-            stmt = sql.SQL("create database {} template {}").format(sql.Identifier(name), ident)
-        else:
-            stmt = sql.SQL("create database {}").format(sql.Identifier(name))
-        with _admin(server_url) as conn:
-            conn.execute(stmt)
         created.append(name)
-        return connection.with_database(server_url, name)
+        return _create_database(
+            server_url, name, request.getfixturevalue("template_url") if bootstrapped else None
+        )
 
     yield make
-    with _admin(server_url) as conn:
-        for name in created:
-            conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+    for name in created:
+        _drop_database(server_url, name)
 
 
 @pytest.fixture
@@ -195,3 +202,21 @@ def cli() -> Callable[..., subprocess.CompletedProcess[str]]:
     OPSMART_DATABASE_URL is removed from the inherited environment unless ``env`` sets it.
     """
     return _run_cli
+
+
+@pytest.fixture(scope="session")
+def loaded_template_url(server_url: str, template_url: str) -> str:
+    """A database with tiny generated data and its marts built, made once per server."""
+    from reliakit import load_tiny
+
+    return load_tiny(_create_database(server_url, "opsmart_test_loaded", template_url))
+
+
+@pytest.fixture
+def loaded_url(server_url: str, loaded_template_url: str) -> Iterator[str]:
+    """A copy of the loaded template: data and built marts, in milliseconds.
+
+    Always the same name, so dbt's partial parsing stays valid from one test to the next.
+    """
+    yield _create_database(server_url, "t_loaded", loaded_template_url)
+    _drop_database(server_url, "t_loaded")

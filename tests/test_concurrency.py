@@ -7,18 +7,12 @@ import threading
 import time
 
 import psycopg
-import pytest
-from reliakit import ANCHOR, assert_marts_exact, load_tiny
+from reliakit import ANCHOR, assert_marts_exact
 from support import builder_url
 
 from opsmart import build
 
 LOCK_KEY = "select hashtextextended('opsmart.mart:mart.feature_daily', 0)"
-
-
-@pytest.fixture
-def loaded_url(db_url: str) -> str:
-    return load_tiny(db_url)
 
 
 def _add_events(url: str, n: int, feature: str) -> None:

@@ -16,7 +16,6 @@ from reliakit import (
     assert_marts_exact,
     dbt_process,
     leftover_relations,
-    load_tiny,
     wait_backend_gone,
     wait_for_query,
 )
@@ -28,8 +27,8 @@ PAUSE = json.dumps({"opsmart_fault_pause": 120})
 
 
 @pytest.fixture
-def loaded_url(db_url: str) -> str:
-    url = load_tiny(db_url)
+def changed_url(loaded_url: str) -> str:
+    url = loaded_url
     with psycopg.connect(url) as conn:
         # Changes for the interrupted build to work on: new, moved and deleted rows.
         org = conn.execute("select id from ops.organization order by id limit 1").fetchone()[0]
@@ -57,44 +56,44 @@ def _digests(url: str) -> dict:
     ids=["sigterm", "sigint", "sigterm-full-refresh"],
 )
 def test_a_build_killed_mid_mart_leaves_it_as_before_and_the_next_build_converges(
-    loaded_url: str, tmp_path, sig: signal.Signals, full_refresh: bool
+    changed_url: str, tmp_path, sig: signal.Signals, full_refresh: bool
 ) -> None:
-    before = _digests(loaded_url)
+    before = _digests(changed_url)
     args = ["run", "--select", "feature_daily", "--vars", PAUSE] + (
         ["--full-refresh"] if full_refresh else []
     )
-    proc = dbt_process(loaded_url, *args, target=tmp_path / "target")
+    proc = dbt_process(changed_url, *args, target=tmp_path / "target")
     try:
         # feature_daily's rows are replaced, its transaction is open, sleeping in the test hook
-        pid = wait_for_query(loaded_url, "%pg_sleep(120%")
+        pid = wait_for_query(changed_url, "%pg_sleep(120%")
         os.kill(proc.pid, sig)
         proc.wait(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode != 0
-    wait_backend_gone(loaded_url, pid)
-    assert _digests(loaded_url) == before
-    build_marts(loaded_url)
-    assert not leftover_relations(loaded_url)
-    assert_marts_exact(loaded_url)
+    wait_backend_gone(changed_url, pid)
+    assert _digests(changed_url) == before
+    build_marts(changed_url)
+    assert not leftover_relations(changed_url)
+    assert_marts_exact(changed_url)
 
 
 @pytest.mark.skipif(bool(os.environ.get(connection.URL_ENV)), reason="restarts the embedded server")
 def test_a_server_restart_mid_build_leaves_the_mart_as_before_and_the_next_build_converges(
-    loaded_url: str, tmp_path
+    changed_url: str, tmp_path
 ) -> None:
-    before = _digests(loaded_url)
-    proc = dbt_process(loaded_url, "run", "--select", "marts", "--vars", PAUSE, target=tmp_path / "target")
+    before = _digests(changed_url)
+    proc = dbt_process(changed_url, "run", "--select", "marts", "--vars", PAUSE, target=tmp_path / "target")
     try:
-        wait_for_query(loaded_url, "%pg_sleep(120%")
+        wait_for_query(changed_url, "%pg_sleep(120%")
         localdb.server().restart()
         out, _ = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode != 0, out[-3000:]
-    assert _digests(loaded_url) == before
-    build_marts(loaded_url)
-    assert not leftover_relations(loaded_url)
-    assert_marts_exact(loaded_url)
+    assert _digests(changed_url) == before
+    build_marts(changed_url)
+    assert not leftover_relations(changed_url)
+    assert_marts_exact(changed_url)

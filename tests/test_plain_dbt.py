@@ -12,7 +12,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from reliakit import ANCHOR, assert_marts_exact, load_tiny
+from reliakit import ANCHOR, assert_marts_exact
 from support import MARTS, dbt_fails, dbt_ok, mart_digest, run_dbt
 
 from opsmart import connection
@@ -20,11 +20,6 @@ from opsmart import connection
 pytestmark = pytest.mark.every_server
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture
-def loaded_url(db_url: str) -> str:
-    return load_tiny(db_url)
 
 
 def _digests(url: str, schema: str = "mart") -> dict:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import psycopg
 import pytest
-from reliakit import load_tiny
 
 pytestmark = pytest.mark.every_server
 
@@ -89,9 +88,9 @@ from entries as e inner join grantees as g on e.grantee = g.oid
 
 
 @pytest.fixture
-def built_url(db_url: str) -> str:
-    """Data and marts (and a CI schema beside them), so every kind of grant exists."""
-    return load_tiny(db_url)
+def built_url(loaded_url: str) -> str:
+    """Data and marts, so every kind of grant exists."""
+    return loaded_url
 
 
 def _held(url: str) -> set[tuple[str, str, str, str]]:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from reliakit import load_tiny, login_role, run_cli
+from reliakit import login_role, run_cli
 from support import MARTS, build_marts, builder_url
 
 from opsmart import build, connection
@@ -23,11 +23,6 @@ pytestmark = pytest.mark.every_server
 REPO = Path(__file__).resolve().parents[1]
 ORG_MARTS = ("metric_timeseries", "feature_daily", "analysis_daily")
 SECRETS = ("core.auth_accounts", "core.sessions", "ops.api_key", "ops.provider_credential")
-
-
-@pytest.fixture
-def loaded_url(db_url: str) -> str:
-    return load_tiny(db_url)
 
 
 def _orgs(url: str) -> list:

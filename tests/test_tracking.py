@@ -13,7 +13,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from psycopg import errors, sql
-from reliakit import ANCHOR, assert_marts_exact, load_tiny
+from reliakit import ANCHOR, assert_marts_exact
 from support import build_marts, dbt_ok, differing_marts
 
 from opsmart import connection
@@ -21,11 +21,6 @@ from opsmart import connection
 pytestmark = pytest.mark.every_server
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture
-def loaded_url(db_url: str) -> str:
-    return load_tiny(db_url)
 
 
 def _busiest_partition(url: str) -> str:
