@@ -26,3 +26,29 @@ $$;
 
 comment on function ops.set_updated_at() is
 'BEFORE UPDATE row trigger: stamps updated_at with the transaction time.';
+
+-- A child row (a metric, a message) carries its parent's organization: the
+-- marts group it by organization and read it through an (organization_id,
+-- time) index, and a distributed deployment keeps it on its tenant's shard. A
+-- composite foreign key keeps the two equal (and cascades the parent's
+-- changes); this BEFORE trigger fills the column for writers that leave it out.
+-- tg_argv: the parent table, the child's column referring to the parent's id.
+create or replace function ops.inherit_organization() returns trigger
+language plpgsql
+set search_path = pg_catalog
+as $$
+declare
+    parent_id text := to_jsonb(new) ->> tg_argv[1];
+begin
+    if new.organization_id is null
+        or (tg_op = 'UPDATE' and parent_id is distinct from to_jsonb(old) ->> tg_argv[1]
+            and new.organization_id is not distinct from old.organization_id) then
+        execute format('select organization_id from %s where id = $1::uuid', tg_argv[0])
+        into new.organization_id using parent_id;
+    end if;
+    return new;
+end
+$$;
+
+comment on function ops.inherit_organization() is
+'BEFORE INSERT/UPDATE row trigger: a child row without an organization takes its parent''s.';

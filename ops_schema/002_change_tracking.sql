@@ -30,7 +30,7 @@
 
 create table ops.mart_change_log (
     source varchar(63) not null,
-    group_key text,
+    group_key text[],
     bucket timestamptz not null,
     xid xid8 not null default pg_current_xact_id(),
     logged_at timestamptz not null default now()
@@ -43,7 +43,8 @@ comment on table ops.mart_change_log is
 '(group, UTC hour) touched by updates and deletes of mart sources, stamped with the writing transaction id.';
 comment on column ops.mart_change_log.source is 'Logical source (ops.mart_source.source).';
 comment on column ops.mart_change_log.group_key is
-'The group the changed row counts in (an organization id as text, a query name); NULL is a group.';
+'The group the changed row counts in: the values, as text, of its mart''s group columns '
+'(organization and feature key; a query name); a NULL organization is a group.';
 comment on column ops.mart_change_log.bucket is 'Start of the UTC hour the changed row counts in.';
 
 create table ops.mart_build_state (
@@ -53,6 +54,7 @@ create table ops.mart_build_state (
     built_at timestamptz not null default now(),
     is_full_refresh boolean not null,
     buckets_rebuilt bigint,
+    groups_rebuilt bigint,
     code_fingerprint text,
     source_identity jsonb,
     constraint pk_mart_build_state primary key (target_schema, model)
@@ -137,7 +139,7 @@ set search_path = pg_catalog
 as $$
     select format(
         'insert into ops.mart_change_log (source, group_key, bucket) '
-        'select distinct %L, (%s)::text, date_trunc(''hour'', (%s)::timestamptz, ''UTC'') %s '
+        'select distinct %L, (%s)::text[], date_trunc(''hour'', (%s)::timestamptz, ''UTC'') %s '
         '%s (%s) is not null on conflict do nothing;',
         source, group_expression, time_expression, from_clause,
         case when from_clause = '' then 'where' else 'and' end, time_expression)
@@ -145,8 +147,9 @@ $$;
 
 -- Declares that rows of `relation` feed the marts of logical source `source`,
 -- counting in the UTC hour of `time_expression` and the group of
--- `group_expression` (SQL over the row, written as row.<column>; a scalar
--- subquery may reach a parent row). Installs the change_xid column and its
+-- `group_expression` (SQL over the row, written as row.<column>, giving the
+-- text[] of its marts' group columns; a scalar subquery may reach a parent
+-- row). Installs the change_xid column and its
 -- BRIN index, and a row trigger logging updates (of `update_columns`, or of
 -- any column when NULL) and deletes. Idempotent.
 create function ops.track_mart_source(

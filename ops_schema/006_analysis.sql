@@ -70,7 +70,9 @@ create table ops.analysis_run (
     check (status in ('queued', 'running', 'succeeded', 'failed', 'cancelled')),
     constraint chk_analysis_run_finished_at check (finished_at >= started_at),
     constraint chk_analysis_run_finished_needs_start check (finished_at is null or started_at is not null),
-    constraint chk_analysis_run_meta check (jsonb_typeof(meta) = 'object')
+    constraint chk_analysis_run_meta check (jsonb_typeof(meta) = 'object'),
+    -- what a child's (analysis_run_id, organization_id) refers to
+    constraint unq_analysis_run_id_organization_id unique (id, organization_id)
 );
 create index idx_analysis_run_organization_id_started_at on ops.analysis_run (organization_id, started_at);
 create index idx_analysis_run_started_at on ops.analysis_run (started_at);
@@ -83,6 +85,8 @@ for each row execute function ops.set_updated_at();
 create table ops.analysis_metric (
     id bigint generated always as identity,
     analysis_run_id uuid not null,
+    -- its run's (ops.inherit_organization fills it when left out)
+    organization_id uuid,
     key varchar(100) not null,
     value_num numeric,
     value_text text,
@@ -91,6 +95,8 @@ create table ops.analysis_metric (
     constraint pk_analysis_metric primary key (id),
     constraint fk_analysis_metric_analysis_run_id foreign key (analysis_run_id)
     references ops.analysis_run (id) on delete cascade,
+    constraint fk_analysis_metric_analysis_run_id_organization_id foreign key (analysis_run_id, organization_id)
+    references ops.analysis_run (id, organization_id) on update cascade,
     constraint chk_analysis_metric_has_value
     check (value_num is not null or value_text is not null or value_json is not null),
     -- NaN and infinities would poison every average downstream.
@@ -99,6 +105,10 @@ create table ops.analysis_metric (
 );
 create index idx_analysis_metric_analysis_run_id_key on ops.analysis_metric (analysis_run_id, key);
 create index idx_analysis_metric_created_at on ops.analysis_metric (created_at);
+create index idx_analysis_metric_organization_id_created_at on ops.analysis_metric (organization_id, created_at);
+create trigger trg_analysis_metric_organization before insert or update of analysis_run_id, organization_id
+on ops.analysis_metric
+for each row execute function ops.inherit_organization('ops.analysis_run', 'analysis_run_id');
 
 create table ops.analysis_node_result (
     id bigint generated always as identity,
@@ -154,6 +164,8 @@ for each row execute function ops.set_updated_at();
 create table ops.judge_score (
     id bigint generated always as identity,
     analysis_run_id uuid not null,
+    -- its run's (ops.inherit_organization fills it when left out)
+    organization_id uuid,
     criterion_id uuid not null,
     score numeric not null,
     comment text,
@@ -163,6 +175,8 @@ create table ops.judge_score (
     constraint pk_judge_score primary key (id),
     constraint fk_judge_score_analysis_run_id foreign key (analysis_run_id)
     references ops.analysis_run (id) on delete cascade,
+    constraint fk_judge_score_analysis_run_id_organization_id foreign key (analysis_run_id, organization_id)
+    references ops.analysis_run (id, organization_id) on update cascade,
     constraint fk_judge_score_criterion_id foreign key (criterion_id)
     references ops.judge_criterion (id) on delete restrict,
     constraint chk_judge_score_score check (score between 0 and 10)
@@ -170,49 +184,43 @@ create table ops.judge_score (
 create index idx_judge_score_analysis_run_id on ops.judge_score (analysis_run_id);
 create index idx_judge_score_criterion_id on ops.judge_score (criterion_id);
 create index idx_judge_score_created_at on ops.judge_score (created_at);
+create index idx_judge_score_organization_id_created_at on ops.judge_score (organization_id, created_at);
+create trigger trg_judge_score_organization before insert or update of analysis_run_id, organization_id
+on ops.judge_score
+for each row execute function ops.inherit_organization('ops.analysis_run', 'analysis_run_id');
 create trigger trg_judge_score_updated_at before update on ops.judge_score
 for each row execute function ops.set_updated_at();
 
 -- Mart sources (see 002_change_tracking.sql). analysis_daily counts a run,
--- its metrics and its judge scores in the run's hour and organization;
--- metric_timeseries counts each metric and judge score in its own hour and its
--- run's organization (and a judge score under its criterion's key).
+-- its metrics and its judge scores in the run's day and organization;
+-- metric_timeseries counts each metric and judge score in its own hour and
+-- organization (a judge score under its criterion's key: a criterion's new key
+-- moves its scores).
 select ops.track_mart_source(
-    'analysis_run', 'ops.analysis_run', 'row.started_at', 'row.organization_id',
+    'analysis_run', 'ops.analysis_run', 'row.started_at', 'array[row.organization_id::text]',
     array['organization_id', 'status', 'started_at', 'finished_at']
 );
 select ops.track_mart_source(
     'analysis_run', 'ops.analysis_metric',
     '(select r.started_at from ops.analysis_run as r where r.id = row.analysis_run_id)',
-    '(select r.organization_id from ops.analysis_run as r where r.id = row.analysis_run_id)',
-    array['analysis_run_id', 'key', 'value_num']
+    'array[row.organization_id::text]',
+    array['analysis_run_id', 'organization_id', 'key', 'value_num']
 );
 select ops.track_mart_source(
     'analysis_run', 'ops.judge_score',
     '(select r.started_at from ops.analysis_run as r where r.id = row.analysis_run_id)',
-    '(select r.organization_id from ops.analysis_run as r where r.id = row.analysis_run_id)',
-    array['analysis_run_id', 'score']
+    'array[row.organization_id::text]',
+    array['analysis_run_id', 'organization_id', 'score']
 );
 select ops.track_mart_source(
-    'analysis_metric', 'ops.analysis_metric', 'row.created_at',
-    '(select r.organization_id from ops.analysis_run as r where r.id = row.analysis_run_id)',
-    array['analysis_run_id', 'key', 'value_num', 'created_at']
+    'analysis_metric', 'ops.analysis_metric', 'row.created_at', 'array[row.organization_id::text]',
+    array['organization_id', 'key', 'value_num', 'created_at']
 );
 select ops.track_mart_source(
-    'judge_score', 'ops.judge_score', 'row.created_at',
-    '(select r.organization_id from ops.analysis_run as r where r.id = row.analysis_run_id)',
-    array['analysis_run_id', 'criterion_id', 'score', 'created_at']
-);
-select ops.track_mart_parent(
-    'analysis_metric', 'ops.analysis_run', array['organization_id'], 'ops.analysis_metric',
-    'row.analysis_run_id = parent.id', 'row.created_at', 'parent.organization_id'
-);
-select ops.track_mart_parent(
-    'judge_score', 'ops.analysis_run', array['organization_id'], 'ops.judge_score',
-    'row.analysis_run_id = parent.id', 'row.created_at', 'parent.organization_id'
+    'judge_score', 'ops.judge_score', 'row.created_at', 'array[row.organization_id::text]',
+    array['organization_id', 'criterion_id', 'score', 'created_at']
 );
 select ops.track_mart_parent(
     'judge_score', 'ops.judge_criterion', array['key'], 'ops.judge_score',
-    'row.criterion_id = parent.id', 'row.created_at',
-    '(select r.organization_id from ops.analysis_run as r where r.id = row.analysis_run_id)'
+    'row.criterion_id = parent.id', 'row.created_at', 'array[row.organization_id::text]'
 );

@@ -16,7 +16,8 @@ create table ops.workflow_run (
     constraint fk_workflow_run_user_id foreign key (user_id)
     references core.users (id) on delete set null,
     constraint chk_workflow_run_status check (status in ('running', 'success', 'failed', 'cancelled')),
-    constraint chk_workflow_run_finished_at check (finished_at >= started_at)
+    constraint chk_workflow_run_finished_at check (finished_at >= started_at),
+    constraint unq_workflow_run_id_organization_id unique (id, organization_id)
 );
 create index idx_workflow_run_organization_id_started_at on ops.workflow_run (organization_id, started_at);
 create index idx_workflow_run_user_id_status on ops.workflow_run (user_id, status);
@@ -46,6 +47,8 @@ for each row execute function ops.set_updated_at();
 create table ops.evaluation_metric (
     id bigint generated always as identity,
     run_id uuid not null,
+    -- its workflow run's (ops.inherit_organization fills it when left out)
+    organization_id uuid,
     node_key varchar(64),
     metric_name varchar(64) not null,
     metric_value double precision not null,
@@ -54,6 +57,8 @@ create table ops.evaluation_metric (
     constraint pk_evaluation_metric primary key (id),
     constraint fk_evaluation_metric_run_id foreign key (run_id)
     references ops.workflow_run (id) on delete cascade,
+    constraint fk_evaluation_metric_run_id_organization_id foreign key (run_id, organization_id)
+    references ops.workflow_run (id, organization_id) on update cascade,
     constraint unq_evaluation_metric_run_node_metric_created
     unique nulls not distinct (run_id, node_key, metric_name, created_at),
     constraint chk_evaluation_metric_metric_value check (abs(metric_value) < 'Infinity'),
@@ -61,15 +66,14 @@ create table ops.evaluation_metric (
 );
 create index idx_evaluation_metric_run_id_metric_name on ops.evaluation_metric (run_id, metric_name);
 create index idx_evaluation_metric_created_at on ops.evaluation_metric (created_at);
+create index idx_evaluation_metric_organization_id_created_at on ops.evaluation_metric (organization_id, created_at);
+create trigger trg_evaluation_metric_organization before insert or update of run_id, organization_id
+on ops.evaluation_metric
+for each row execute function ops.inherit_organization('ops.workflow_run', 'run_id');
 
 -- Mart source (see 002_change_tracking.sql): metric_timeseries counts each
--- evaluation metric in its own hour and its workflow run's organization.
+-- evaluation metric in its own hour and organization.
 select ops.track_mart_source(
-    'evaluation_metric', 'ops.evaluation_metric', 'row.created_at',
-    '(select w.organization_id from ops.workflow_run as w where w.id = row.run_id)',
-    array['run_id', 'metric_name', 'metric_value', 'created_at']
-);
-select ops.track_mart_parent(
-    'evaluation_metric', 'ops.workflow_run', array['organization_id'], 'ops.evaluation_metric',
-    'row.run_id = parent.id', 'row.created_at', 'parent.organization_id'
+    'evaluation_metric', 'ops.evaluation_metric', 'row.created_at', 'array[row.organization_id::text]',
+    array['organization_id', 'metric_name', 'metric_value', 'created_at']
 );

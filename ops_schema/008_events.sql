@@ -97,8 +97,11 @@ select ops.ensure_event_partitions(
 );
 
 -- Mart source (see 002_change_tracking.sql): feature_daily counts each event
--- in its hour (day) and organization.
+-- in its day, organization and feature, and reads a changed group through
+-- the index below.
 select ops.track_mart_source(
-    'event', 'ops.event', 'row.occurred_at', 'row.organization_id',
+    'event', 'ops.event', 'row.occurred_at', 'array[row.organization_id::text, row.feature_key::text]',
     array['organization_id', 'user_id', 'feature_key', 'occurred_at']
 );
+create index idx_event_organization_id_feature_key_occurred_at
+on ops.event (organization_id, feature_key, occurred_at);

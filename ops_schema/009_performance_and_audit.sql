@@ -64,6 +64,6 @@ for each statement execute function ops.refuse_audit_log_change();
 -- Mart source (see 002_change_tracking.sql): the performance dashboard has
 -- no organization and groups timings by query name.
 select ops.track_mart_source(
-    'query_performance_log', 'ops.query_performance_log', 'row.measured_at', 'row.query_name',
+    'query_performance_log', 'ops.query_performance_log', 'row.measured_at', 'array[row.query_name::text]',
     array['query_name', 'duration_ms', 'ok', 'measured_at']
 );

@@ -17,7 +17,8 @@ create table ops.chat_session (
     references core.users (id) on delete cascade,
     constraint fk_chat_session_organization_id foreign key (organization_id)
     references ops.organization (id) on delete cascade,
-    constraint chk_chat_session_ended_at check (ended_at >= started_at)
+    constraint chk_chat_session_ended_at check (ended_at >= started_at),
+    constraint unq_chat_session_id_organization_id unique (id, organization_id)
 );
 create index idx_chat_session_organization_id_started_at on ops.chat_session (organization_id, started_at);
 create index idx_chat_session_user_id on ops.chat_session (user_id);
@@ -27,6 +28,8 @@ for each row execute function ops.set_updated_at();
 create table ops.message (
     id bigint generated always as identity,
     session_id uuid not null,
+    -- its session's (ops.inherit_organization fills it when left out)
+    organization_id uuid,
     role varchar(20) not null,
     content text not null,
     ts timestamptz not null default now(),
@@ -34,11 +37,17 @@ create table ops.message (
     constraint pk_message primary key (id),
     constraint fk_message_session_id foreign key (session_id)
     references ops.chat_session (id) on delete cascade,
+    constraint fk_message_session_id_organization_id foreign key (session_id, organization_id)
+    references ops.chat_session (id, organization_id) on update cascade,
     constraint chk_message_role check (role in ('user', 'assistant', 'system', 'tool')),
     constraint chk_message_ts check (isfinite(ts))
 );
 create index idx_message_session_id_ts on ops.message (session_id, ts);
 create index idx_message_ts on ops.message (ts);
+create index idx_message_organization_id_ts on ops.message (organization_id, ts);
+create trigger trg_message_organization before insert or update of session_id, organization_id
+on ops.message
+for each row execute function ops.inherit_organization('ops.chat_session', 'session_id');
 
 create table ops.chain_analysis_result (
     session_id uuid not null,
@@ -77,13 +86,8 @@ end
 $$;
 
 -- Mart source (see 002_change_tracking.sql): metric_timeseries counts each
--- message in its hour and its session's organization.
+-- message in its hour and organization.
 select ops.track_mart_source(
-    'message', 'ops.message', 'row.ts',
-    '(select s.organization_id from ops.chat_session as s where s.id = row.session_id)',
-    array['session_id', 'ts']
-);
-select ops.track_mart_parent(
-    'message', 'ops.chat_session', array['organization_id'], 'ops.message',
-    'row.session_id = parent.id', 'row.ts', 'parent.organization_id'
+    'message', 'ops.message', 'row.ts', 'array[row.organization_id::text]',
+    array['organization_id', 'ts']
 );

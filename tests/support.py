@@ -28,6 +28,20 @@ BUILDER = "opsmart_test_builder"
 BUILDER_PASSWORD = "pw-Builder-4711"
 
 
+def copy_project(destination: Path) -> Path:
+    """A copy of the dbt project (and the ops schema beside it) to change, for OPSMART_PROJECT_DIR."""
+    import shutil
+
+    source = connection.project_dir()
+    destination.mkdir(parents=True, exist_ok=True)
+    for item in ("dbt_project.yml", "profiles.example.yml", "models", "macros", "data-tests", "ops_schema"):
+        if (source / item).is_dir():
+            shutil.copytree(source / item, destination / item)
+        else:
+            shutil.copy(source / item, destination / item)
+    return destination
+
+
 def builder_url(url: str) -> str:
     """``url`` (any login) turned into the test builder's login on the same database."""
     return make_conninfo(url, user=BUILDER, password=BUILDER_PASSWORD)

@@ -13,7 +13,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from reliakit import ANCHOR, assert_marts_exact
-from support import MARTS, dbt_fails, dbt_ok, mart_digest, run_dbt
+from support import MARTS, copy_project, dbt_fails, dbt_ok, mart_digest, run_dbt
 
 from opsmart import connection
 
@@ -81,11 +81,7 @@ def test_slim_ci_into_a_throwaway_schema_and_its_drop_leave_the_change_log_unpin
     prod_state.mkdir()
     result = dbt_ok(loaded_url, "build")
     shutil.copy(Path(result.result.args["target_path"]) / "manifest.json", prod_state / "manifest.json")
-    project = tmp_path / "project"
-    project.mkdir()
-    for item in ("dbt_project.yml", "profiles.example.yml", "models", "macros", "tests", "ops_schema"):
-        source = REPO / item
-        (shutil.copytree if source.is_dir() else shutil.copy)(source, project / item)
+    project = copy_project(tmp_path / "project")
     mart = project / "models" / "marts" / "feature_daily.sql"
     mart.write_text(mart.read_text() + "\n-- a reviewed change\n")
     monkeypatch.setenv(connection.PROJECT_ENV, str(project))

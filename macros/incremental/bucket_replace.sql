@@ -1,8 +1,19 @@
-{#- The filter and the swap of the bucket_replace strategy (see claim_changes.sql). -#}
+{#-
+    The read side and the swap of the bucket_replace strategy (see
+    claim_changes.sql): an incremental build reads only the source rows of
+    what changed, through the sources' (group, time) indexes, and replaces
+    exactly those mart rows.
+-#}
 
-{#- The temp table of the buckets this build recomputes (overridden in unit tests by an aliased subquery) -#}
-{% macro opsmart_changed_buckets() -%}
+{#- The temp table of the (group, bucket) keys this build recomputes (a subquery in unit tests). -#}
+{% macro opsmart_changed_groups() -%}
     opsmart_changed
+{%- endmacro %}
+
+
+{#- The temp table of the buckets this build recomputes for every group. -#}
+{% macro opsmart_changed_buckets() -%}
+    opsmart_changed_buckets
 {%- endmacro %}
 
 
@@ -12,51 +23,87 @@
 
 
 {#-
-    The span of the changed buckets, published by the pre-hook as transaction
-    settings: current_setting() is stable, so the planner estimates the range
-    predicates below from the real bounds (and prunes partitions) instead of
-    guessing, and picks index probes when few buckets changed.
+    The rows of `relation` this build recomputes from: every row when the mart
+    builds in full (or under dbt show: the temp tables exist only inside a
+    build's transaction; and under --empty, where dbt makes the relation an
+    empty subquery); else the rows of each changed (group, bucket) -- a
+    join the planner runs as index range scans, one per key -- and of each
+    bucket changed for every group. The three parts never overlap: a group's
+    organization is either a value or NULL, and claim_changes leaves out the
+    groups of whole buckets. `groups` is the mart's config group_columns (mart
+    column: source column of `relation`); only the first may be NULL.
 -#}
-{% macro opsmart_changed_from() -%}
-    current_setting('opsmart.changed_from')::timestamptz
-{%- endmacro %}
-
-
-{% macro opsmart_changed_to() -%}
-    current_setting('opsmart.changed_to')::timestamptz
-{%- endmacro %}
-
-
-{#-
-    Filter for a source's time column: only rows in changed buckets when the
-    mart builds incrementally. `dbt show` gets the full logic: the temp table
-    exists only inside a build's transaction.
--#}
-{% macro opsmart_only_changed(column, grain) -%}
-    {%- if is_incremental() and flags.WHICH != 'show' -%}
-        {{ column }} >= {{ opsmart_changed_from() }}
-        and {{ column }} < {{ opsmart_changed_to() }}
-        and {{ opsmart_bucket_expression(column, grain) }} in (select bucket_start from {{ opsmart_changed_buckets() }})
+{% macro opsmart_changed_rows(relation, time_column, groups) -%}
+    {%- set empty = relation.limit is defined and relation.limit == 0 -%}
+    {%- if not (is_incremental() and flags.WHICH != 'show') or empty -%}
+        select * from {{ relation }}
     {%- else -%}
-        true
+        {%- set first = (groups | list)[0] -%}
+        select src.* from {{ opsmart_changed_groups() }} as k
+        inner join {{ relation }} as src
+            on
+                {% for mart_column, source_column in groups.items() -%}
+                src.{{ source_column }} = k.{{ mart_column }}
+                and {% endfor -%}
+                src.{{ time_column }} >= k.bucket_start
+                and src.{{ time_column }} < k.bucket_end
+        union all
+        select src.* from {{ opsmart_changed_groups() }} as k
+        inner join {{ relation }} as src
+            on
+                k.{{ first }} is null
+                and src.{{ groups[first] }} is null
+                {% for mart_column, source_column in groups.items() if mart_column != first -%}
+                and src.{{ source_column }} = k.{{ mart_column }}
+                {% endfor -%}
+                and src.{{ time_column }} >= k.bucket_start
+                and src.{{ time_column }} < k.bucket_end
+        union all
+        select src.* from {{ opsmart_changed_buckets() }} as b
+        inner join {{ relation }} as src
+            on
+                src.{{ time_column }} >= b.bucket_start
+                and src.{{ time_column }} < b.bucket_end
     {%- endif -%}
 {%- endmacro %}
 
 
-{#- The incremental strategy: replace the changed buckets wholesale. -#}
+{#- The incremental strategy: replace the changed groups and buckets wholesale. -#}
 {% macro get_incremental_bucket_replace_sql(arg_dict) -%}
     {%- set target = arg_dict['target_relation'] -%}
     {%- set temp = arg_dict['temp_relation'] -%}
     {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
     {%- set bucket_column = adapter.quote(config.require('bucket_column')) -%}
     {%- set grain = config.require('bucket_grain') -%}
+    {%- set groups = config.require('group_columns') | list -%}
+    {%- set bucket -%}
+        {%- if grain == 'day' -%}
+            (changed.bucket_start at time zone 'UTC')::date
+        {%- else -%}
+            changed.bucket_start
+        {%- endif -%}
+    {%- endset -%}
+    delete from {{ target }} as target
+    using {{ opsmart_changed_groups() }} as changed
+    where
+        {% for column in groups -%}
+        target.{{ adapter.quote(column) }} = changed.{{ adapter.quote(column) }}
+        and {% endfor -%}
+        target.{{ bucket_column }} = {{ bucket }};
+
+    delete from {{ target }} as target
+    using {{ opsmart_changed_groups() }} as changed
+    where
+        changed.{{ adapter.quote(groups[0]) }} is null
+        and target.{{ adapter.quote(groups[0]) }} is null
+        {% for column in groups[1:] -%}
+        and target.{{ adapter.quote(column) }} = changed.{{ adapter.quote(column) }}
+        {% endfor -%}
+        and target.{{ bucket_column }} = {{ bucket }};
+
     delete from {{ target }} as target
     using {{ opsmart_changed_buckets() }} as changed
-    where target.{{ bucket_column }} = {% if grain == 'day' -%}
-        (changed.bucket_start at time zone 'UTC')::date
-    {%- else -%}
-        changed.bucket_start
-    {%- endif %};
+    where target.{{ bucket_column }} = {{ bucket }};
 
     insert into {{ target }} ({{ columns }})
     select {{ columns }} from {{ temp }}

@@ -1,29 +1,32 @@
 {#-
-    Exact incremental marts: recompute whole time buckets that changed.
+    Exact incremental marts: recompute exactly the groups that changed.
 
     Every mart source row carries change_xid, the transaction that inserted
     it; row triggers log the (group, UTC hour) of updated and deleted rows into
     ops.mart_change_log, stamped with the writing transaction's id; the
-    sources are declared in ops.mart_source (ops_schema/002_change_tracking.sql).
-    The pre-hook of a mart, in the model's transaction:
+    sources are declared in ops.mart_source (ops_schema/002_change_tracking.sql),
+    each with the group its rows count in (an organization, an organization
+    and feature, a query name: the mart's config group_columns). The pre-hook
+    of a mart, in the model's transaction:
 
       1. takes the mart's advisory lock (two builds never interleave on it),
       2. takes a snapshot S0 of the database and the physical identity of the
          mart's sources,
-      3. collects the buckets of the rows inserted and the log rows written by
-         transactions its previous snapshot could not see, the time ranges of
-         partitions truncated, attached or detached since, and any backfill
-         range, into the temp table opsmart_changed,
+      3. collects the (group, bucket) of the rows inserted and the log rows
+         written by transactions its previous snapshot could not see into the
+         temp table opsmart_changed, and the time ranges of partitions
+         truncated, attached or detached since and any backfill range (every
+         group of those buckets) into opsmart_changed_buckets,
       4. records S0, the identity and the code fingerprint as its build state.
 
-    dbt then recomputes those buckets from the sources (the model SQL,
-    filtered by opsmart_only_changed) and swaps them in (get_incremental_
-    bucket_replace_sql): delete the buckets, insert the new rows, in the same
-    transaction.
+    dbt then recomputes those groups from their source rows (the model SQL,
+    whose sources are read through opsmart_changed_rows) and swaps them in
+    (get_incremental_bucket_replace_sql): delete their mart rows, insert the
+    new ones, in the same transaction.
 
     S0 is taken before the changes are read, so a writer committing while the
     build runs is either seen by step 3 or left for the next build; never lost.
-    A bucket recomputed twice is harmless: it is always rebuilt from all of its
+    A group recomputed twice is harmless: it is always rebuilt from all of its
     source rows.
 -#}
 
@@ -39,6 +42,7 @@
     {%- endif -%}
     {%- set grain = config.require('bucket_grain') -%}
     {%- set sources = config.require('change_sources') -%}
+    {%- set groups = config.require('group_columns') -%}
     {%- set change_log = opsmart_ops_relation('mart_change_log') -%}
     {%- set state = opsmart_ops_relation('mart_build_state') -%}
     {%- set incremental = is_incremental() -%}
@@ -71,14 +75,24 @@
         pg_current_snapshot() as snapshot,
         ops.mart_source_identity({{ opsmart_text_array(sources) }}) as source_identity;
 
+    -- What this build recomputes: whole buckets (every group), and groups of a
+    -- bucket, at the mart's grain (config group_columns: mart column -> source column).
     create temporary table {{ opsmart_changed_buckets() }} (
         bucket_start timestamptz primary key,
         bucket_end timestamptz not null
     ) on commit drop;
 
+    create temporary table {{ opsmart_changed_groups() }} (
+        {%- for column in groups %}
+        {{ adapter.quote(column) }} {{ model.columns[column].data_type }},
+        {%- endfor %}
+        bucket_start timestamptz not null,
+        bucket_end timestamptz not null
+    ) on commit drop;
+
     {% if incremental and not flags.EMPTY %}
     create temporary table opsmart_changed_keys (
-        group_key text,
+        group_key text[],
         bucket timestamptz not null,
         all_groups boolean not null default false
     ) on commit drop;
@@ -121,7 +135,7 @@
             time_sql := ops.mart_source_expression(src.time_expression, 'changed');
             execute format(
                 'insert into opsmart_changed_keys (group_key, bucket) '
-                'select distinct (%s)::text, date_trunc(''hour'', (%s)::timestamptz, ''UTC'') from %s as changed '
+                'select distinct (%s)::text[], date_trunc(''hour'', (%s)::timestamptz, ''UTC'') from %s as changed '
                 'where changed.change_xid >= %s '
                 'and not pg_visible_in_snapshot(changed.change_xid::text::xid8, %L::pg_snapshot) '
                 'and (%s) is not null',
@@ -129,7 +143,7 @@
                 low, previous, time_sql);
         end loop;
 
-        -- partitions truncated, attached or detached: their whole range
+        -- partitions truncated, attached or detached: their whole range, every group
         for changed_range in
             select changed.range_start, changed.range_end
             from opsmart_build as build
@@ -158,6 +172,7 @@
     from (
         select {{ opsmart_bucket_expression('keys.bucket', grain) }} as bucket_start
         from opsmart_changed_keys as keys
+        where keys.all_groups
         {%- if backfill_start is not none %}
         union
         select generate_series(
@@ -169,29 +184,42 @@
     ) as changed
     group by changed.bucket_start;
 
-    analyze {{ opsmart_changed_buckets() }};
+    -- groups of buckets not rebuilt whole (so the two sets never overlap)
+    insert into {{ opsmart_changed_groups() }}
+    select distinct
+        {%- for column in groups %}
+        (keys.group_key[{{ loop.index }}])::{{ model.columns[column].data_type }},
+        {%- endfor %}
+        {{ opsmart_bucket_expression('keys.bucket', grain) }},
+        {{ opsmart_bucket_expression('keys.bucket', grain) }} + interval '1 {{ grain }}'
+    from opsmart_changed_keys as keys
+    where
+        not keys.all_groups
+        and {{ opsmart_bucket_expression('keys.bucket', grain) }} not in (
+            select whole.bucket_start from {{ opsmart_changed_buckets() }} as whole
+        );
 
-    select
-        set_config('opsmart.changed_from', coalesce(min(bucket_start), 'infinity')::text, true),
-        set_config('opsmart.changed_to', coalesce(max(bucket_end), '-infinity')::text, true)
-    from {{ opsmart_changed_buckets() }};
-    {% elif flags.EMPTY %}
-    -- dbt build --empty: nothing is recomputed, nothing replaced, no state
-    -- recorded (a mart made here is rebuilt in full by the next real build)
-    select
-        set_config('opsmart.changed_from', 'infinity', true),
-        set_config('opsmart.changed_to', '-infinity', true);
+    -- real row counts for the planner: few keys, index probes
+    analyze {{ opsmart_changed_buckets() }};
+    analyze {{ opsmart_changed_groups() }};
     {% endif %}
+    {#- (under dbt build --empty: nothing recomputed, nothing replaced, no
+        state recorded; a mart made there is rebuilt in full by the next real
+        build) #}
 
     {% if not flags.EMPTY %}
     insert into {{ state }} as st
-        (target_schema, model, snapshot, built_at, is_full_refresh, buckets_rebuilt, code_fingerprint, source_identity)
+        (
+            target_schema, model, snapshot, built_at, is_full_refresh, buckets_rebuilt, groups_rebuilt,
+            code_fingerprint, source_identity
+        )
     select
         {{ opsmart_state_key() }},
         build.snapshot,
         now(),
         {{ 'false' if incremental else 'true' }},
         (select count(*) from {{ opsmart_changed_buckets() }}),
+        (select count(*) from {{ opsmart_changed_groups() }}),
         {{ opsmart_literal(opsmart_code_fingerprint()) }},
         build.source_identity
     from opsmart_build as build
@@ -200,6 +228,7 @@
         built_at = excluded.built_at,
         is_full_refresh = excluded.is_full_refresh,
         buckets_rebuilt = excluded.buckets_rebuilt,
+        groups_rebuilt = excluded.groups_rebuilt,
         code_fingerprint = excluded.code_fingerprint,
         source_identity = excluded.source_identity
     {%- else %}

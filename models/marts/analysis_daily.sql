@@ -1,9 +1,10 @@
-{%- set bucket_grain = 'day' -%}
+{%- set group_columns = {'organization_id': 'organization_id'} -%}
 {{
     config(
         unique_key=['day', 'organization_id'],
         bucket_column='day',
-        bucket_grain=bucket_grain,
+        bucket_grain='day',
+        group_columns=group_columns,
         change_sources=['analysis_run'],
         indexes=[
             {'columns': ['organization_id', 'day']},
@@ -15,17 +16,13 @@ with
 
 analysis_runs as (
 
-    select * from {{ ref('stg_ops__analysis_runs') }}
-    where
-        started_at is not null
-        and {{ opsmart_only_changed('started_at', bucket_grain) }}
+    {{ opsmart_changed_rows(ref('stg_ops__analysis_runs'), 'started_at', group_columns) }}
 
 ),
 
 run_scores as (
 
-    select * from {{ ref('int_analysis_run_scores') }}
-    where {{ opsmart_only_changed('started_at', bucket_grain) }}
+    {{ opsmart_changed_rows(ref('int_analysis_run_scores'), 'started_at', group_columns) }}
 
 ),
 
@@ -39,6 +36,7 @@ run_facts as (
         'run' as score_kind,
         null::numeric as score_value
     from analysis_runs
+    where started_at is not null
 
 ),
 

@@ -1,16 +1,15 @@
-{%- set bucket_grain = 'day' -%}
+{%- set group_columns = {'organization_id': 'organization_id', 'feature_key': 'feature_key'} -%}
 {{
     config(
         unique_key=['day', 'organization_id', 'feature_key'],
         bucket_column='day',
-        bucket_grain=bucket_grain,
+        bucket_grain='day',
+        group_columns=group_columns,
         change_sources=['event'],
         indexes=[
             {'columns': ['organization_id', 'day']},
             {'columns': ['feature_key', 'day']},
         ],
-        pre_hook="{{ opsmart_claim_changes() }}",
-        post_hook="{{ opsmart_release_changes() }}",
     )
 }}
 
@@ -18,8 +17,7 @@ with
 
 events as (
 
-    select * from {{ ref('stg_ops__events') }}
-    where {{ opsmart_only_changed('occurred_at', bucket_grain) }}
+    {{ opsmart_changed_rows(ref('stg_ops__events'), 'occurred_at', group_columns) }}
 
 ),
 

@@ -1,9 +1,10 @@
-{%- set bucket_grain = 'hour' -%}
+{%- set group_columns = {'organization_id': 'organization_id'} -%}
 {{
     config(
         unique_key=['ts_bucket', 'organization_id', 'metric_key'],
         bucket_column='ts_bucket',
-        bucket_grain=bucket_grain,
+        bucket_grain='hour',
+        group_columns=group_columns,
         change_sources=['analysis_metric', 'judge_score', 'evaluation_metric', 'message'],
         indexes=[
             {'columns': ['metric_key', 'ts_bucket']},
@@ -16,8 +17,7 @@ with
 
 samples as (
 
-    select * from {{ ref('int_metric_samples') }}
-    where {{ opsmart_only_changed('sampled_at', bucket_grain) }}
+    {{ opsmart_changed_rows(ref('int_metric_samples'), 'sampled_at', group_columns) }}
 
 ),
 

@@ -1,9 +1,10 @@
-{%- set bucket_grain = 'hour' -%}
+{%- set group_columns = {'subject': 'query_name'} -%}
 {{
     config(
         unique_key=['ts_bucket', 'metric_type', 'subject'],
         bucket_column='ts_bucket',
-        bucket_grain=bucket_grain,
+        bucket_grain='hour',
+        group_columns=group_columns,
         change_sources=['query_performance_log'],
         indexes=[
             {'columns': ['subject', 'ts_bucket']},
@@ -15,8 +16,7 @@ with
 
 query_logs as (
 
-    select * from {{ ref('stg_ops__query_performance_logs') }}
-    where {{ opsmart_only_changed('measured_at', bucket_grain) }}
+    {{ opsmart_changed_rows(ref('stg_ops__query_performance_logs'), 'measured_at', group_columns) }}
 
 ),
 

@@ -11,6 +11,7 @@ renamed as (
     select
         id as analysis_metric_id,
         analysis_run_id,
+        organization_id,
         key as metric_key,
         value_num,
         created_at

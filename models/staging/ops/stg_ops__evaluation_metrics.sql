@@ -11,6 +11,7 @@ renamed as (
     select
         id as evaluation_metric_id,
         run_id as workflow_run_id,
+        organization_id,
         node_key,
         metric_name,
         metric_value,

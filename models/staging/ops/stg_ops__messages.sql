@@ -11,6 +11,7 @@ renamed as (
     select
         id as message_id,
         session_id as chat_session_id,
+        organization_id,
         role as message_role,
         ts as sent_at
     from source
