@@ -735,8 +735,8 @@ _ANALYSIS_METRICS = (
     "with "
     + _RUNS_CTE
     + """
-insert into ops.analysis_metric (analysis_run_id, key, value_num, created_at)
-select r.id, m.key,
+insert into ops.analysis_metric (analysis_run_id, organization_id, key, value_num, created_at)
+select r.id, case when not r.anonymous then (%(org_ids)s::uuid[])[r.o + 1] end, m.key,
        case m.n
            when 1 then r.overall
            when 2 then round((-ln(pg_temp.u(r.i, 230)) * 0.9)::numeric, 4)
@@ -755,8 +755,9 @@ _JUDGE_SCORES = (
     "with "
     + _RUNS_CTE
     + """
-insert into ops.judge_score (analysis_run_id, criterion_id, score, comment, evidence, created_at, updated_at)
-select r.id, pg_temp.id('criterion', c.n),
+insert into ops.judge_score (analysis_run_id, organization_id, criterion_id, score, comment, evidence,
+                             created_at, updated_at)
+select r.id, case when not r.anonymous then (%(org_ids)s::uuid[])[r.o + 1] end, pg_temp.id('criterion', c.n),
        case when pg_temp.u(r.i * 4 + c.n, 240) < 0.015 then 0
             when pg_temp.u(r.i * 4 + c.n, 240) < 0.04 then 10
             else pg_temp.score05(r.overall + 1.2 * pg_temp.z(r.i * 4 + c.n, 241)) end,
@@ -870,8 +871,9 @@ _EVALUATION_METRICS = (
     "with "
     + _WORKFLOW_CTE
     + """
-insert into ops.evaluation_metric (run_id, node_key, metric_name, metric_value, metric_meta, created_at)
-select w.id, m.node_key, m.name,
+insert into ops.evaluation_metric (run_id, organization_id, node_key, metric_name, metric_value, metric_meta,
+                                   created_at)
+select w.id, case when not w.anonymous then (%(user_org_ids)s::uuid[])[w.j + 1] end, m.node_key, m.name,
        case m.name
            when 'latency_s' then round(extract(epoch from w.duration)::numeric, 3)::double precision
            else round(power(pg_temp.u(w.i * 4 + m.n, 330), 0.35)::numeric, 4)::double precision end,
@@ -984,8 +986,9 @@ _MESSAGES = (
     "with "
     + _CHAT_CTE
     + """
-insert into ops.message (session_id, role, content, ts, created_at)
+insert into ops.message (session_id, organization_id, role, content, ts, created_at)
 select c.id,
+       case when not c.anonymous then (%(user_org_ids)s::uuid[])[c.j + 1] end,
        case when m = 0 then case when pg_temp.u(c.i, 620) < 0.3 then 'system' else 'user' end
             when m %% 2 = 1 then case when pg_temp.u(c.i * 16 + m, 621) < 0.1 then 'tool' else 'assistant' end
             else 'user' end,
@@ -1468,8 +1471,8 @@ from mutate_run order by k
 """
 
 _INSERT_NEW_METRICS = """
-insert into ops.analysis_metric (analysis_run_id, key, value_num, created_at)
-select r.id, m.key,
+insert into ops.analysis_metric (analysis_run_id, organization_id, key, value_num, created_at)
+select r.id, case when not r.anonymous then (%(org_ids)s::uuid[])[r.o + 1] end, m.key,
        case m.n when 1 then r.overall
                 when 2 then round((-ln(pg_temp.u(r.k, 26)) * 0.9)::numeric, 4)
                 when 3 then round((10 * pg_temp.u(r.k, 27))::numeric, 1)
