@@ -1069,7 +1069,7 @@ def measure(
             step(f"load: generate {scale}")
             result["load"] = _load(ctx, seed)
             step("dbt: staging views")
-            ctx.dbt("run", "--select", "staging")
+            ctx.dbt("run", "--select", "staging", "intermediate")
             full = _full_refresh(ctx, baseline_dir)
             result["full_refresh"] = full
             step("dbt build with tests (for context)")
