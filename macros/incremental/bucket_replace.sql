@@ -26,12 +26,17 @@
     The rows of `relation` this build recomputes from: every row when the mart
     builds in full (or under dbt show: the temp tables exist only inside a
     build's transaction; and under --empty, where dbt makes the relation an
-    empty subquery); else the rows of each changed (group, bucket) -- a
-    join the planner runs as index range scans, one per key -- and of each
+    empty subquery); else the rows of each changed (group, bucket) and of each
     bucket changed for every group. The three parts never overlap: a group's
     organization is either a value or NULL, and claim_changes leaves out the
     groups of whole buckets. `groups` is the mart's config group_columns (mart
     column: source column of `relation`); only the first may be NULL.
+
+    Each key reads its own rows: a LATERAL subquery behind an `offset 0`
+    fence, so the planner runs one index range scan per key (and prunes the
+    partitions it cannot touch at run time). Left to itself it joins the keys
+    to a whole-table scan: it costs a parameterized scan of every partition,
+    not seeing that run-time pruning leaves one.
 -#}
 {% macro opsmart_changed_rows(relation, time_column, groups) -%}
     {%- set empty = relation.limit is defined and relation.limit == 0 -%}
@@ -40,30 +45,39 @@
     {%- else -%}
         {%- set first = (groups | list)[0] -%}
         select src.* from {{ opsmart_changed_groups() }} as k
-        inner join {{ relation }} as src
-            on
+        cross join lateral (
+            select * from {{ relation }} as r
+            where
                 {% for mart_column, source_column in groups.items() -%}
-                src.{{ source_column }} = k.{{ mart_column }}
+                r.{{ source_column }} = k.{{ mart_column }}
                 and {% endfor -%}
-                src.{{ time_column }} >= k.bucket_start
-                and src.{{ time_column }} < k.bucket_end
+                r.{{ time_column }} >= k.bucket_start
+                and r.{{ time_column }} < k.bucket_end
+            offset 0
+        ) as src
         union all
         select src.* from {{ opsmart_changed_groups() }} as k
-        inner join {{ relation }} as src
-            on
-                k.{{ first }} is null
-                and src.{{ groups[first] }} is null
+        cross join lateral (
+            select * from {{ relation }} as r
+            where
+                r.{{ groups[first] }} is null
                 {% for mart_column, source_column in groups.items() if mart_column != first -%}
-                and src.{{ source_column }} = k.{{ mart_column }}
+                and r.{{ source_column }} = k.{{ mart_column }}
                 {% endfor -%}
-                and src.{{ time_column }} >= k.bucket_start
-                and src.{{ time_column }} < k.bucket_end
+                and r.{{ time_column }} >= k.bucket_start
+                and r.{{ time_column }} < k.bucket_end
+            offset 0
+        ) as src
+        where k.{{ first }} is null
         union all
         select src.* from {{ opsmart_changed_buckets() }} as b
-        inner join {{ relation }} as src
-            on
-                src.{{ time_column }} >= b.bucket_start
-                and src.{{ time_column }} < b.bucket_end
+        cross join lateral (
+            select * from {{ relation }} as r
+            where
+                r.{{ time_column }} >= b.bucket_start
+                and r.{{ time_column }} < b.bucket_end
+            offset 0
+        ) as src
     {%- endif -%}
 {%- endmacro %}
 
