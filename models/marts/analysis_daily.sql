@@ -20,64 +20,37 @@ analysis_runs as (
 
 ),
 
-run_scores as (
+run_score_sums as (
 
-    {{ opsmart_changed_rows(ref('int_analysis_run_scores'), 'started_at', group_columns) }}
-
-),
-
-run_facts as (
-
-    select
-        organization_id,
-        started_at,
-        status,
-        extract(epoch from finished_at - started_at)::double precision as duration_s,
-        'run' as score_kind,
-        null::numeric as score_value
-    from analysis_runs
-    where started_at is not null
+    select * from {{ ref('int_analysis_run_score_sums') }}
+    {%- if is_incremental() %}
+    -- only the recomputed runs' scores, through the (analysis_run_id) indexes
+    where analysis_run_id in (select changed.analysis_run_id from analysis_runs as changed)
+    {%- endif %}
 
 ),
 
-score_facts as (
-
-    select
-        organization_id,
-        started_at,
-        null as status,
-        null::double precision as duration_s,
-        score_kind,
-        score_value
-    from run_scores
-
-),
-
-facts as (
-
-    select * from run_facts
-    union all
-    select * from score_facts
-
-),
-
--- One pass over runs and their scores: NULL organizations group together.
+-- One pass over the runs, their scores summed per run: NULL organizations
+-- group together.
 daily as (
 
     select
-        organization_id,
-        (started_at at time zone 'UTC')::date as day,
-        count(*) filter (where score_kind = 'run') as analyses,
-        count(*) filter (where status = 'succeeded') as succeeded,
-        count(*) filter (where status = 'failed') as failed,
-        count(*) filter (where status = 'cancelled') as cancelled,
-        round(avg(score_value) filter (where score_kind = 'overall_score'), 6)::numeric(16, 6) as avg_overall,
-        round(avg(score_value) filter (where score_kind = 'semantic_entropy'), 6)::numeric(24, 6) as avg_entropy,
-        round(avg(score_value) filter (where score_kind = 'judge_score'), 6)::numeric(16, 6) as avg_judge_score,
-        percentile_cont(0.95) within group (order by duration_s) filter (
-            where duration_s is not null
-        ) as p95_duration_s
-    from facts
+        runs.organization_id,
+        (runs.started_at at time zone 'UTC')::date as day,
+        count(*) as analyses,
+        count(*) filter (where runs.status = 'succeeded') as succeeded,
+        count(*) filter (where runs.status = 'failed') as failed,
+        count(*) filter (where runs.status = 'cancelled') as cancelled,
+        round(sum(scores.overall_sum) / nullif(sum(scores.overall_count), 0), 6)::numeric(16, 6) as avg_overall,
+        round(sum(scores.entropy_sum) / nullif(sum(scores.entropy_count), 0), 6)::numeric(24, 6) as avg_entropy,
+        round(sum(scores.judge_sum) / nullif(sum(scores.judge_count), 0), 6)::numeric(16, 6) as avg_judge_score,
+        percentile_cont(0.95) within group (
+            order by extract(epoch from runs.finished_at - runs.started_at)::double precision
+        ) filter (where runs.finished_at is not null) as p95_duration_s
+    from analysis_runs as runs
+    left join run_score_sums as scores
+        on runs.analysis_run_id = scores.analysis_run_id
+    where runs.started_at is not null
     group by 1, 2
 
 )
