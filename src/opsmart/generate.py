@@ -1471,8 +1471,8 @@ from mutate_run order by k
 """
 
 _INSERT_NEW_METRICS = """
-insert into ops.analysis_metric (analysis_run_id, organization_id, key, value_num, created_at)
-select r.id, case when not r.anonymous then (%(org_ids)s::uuid[])[r.o + 1] end, m.key,
+insert into ops.analysis_metric (analysis_run_id, key, value_num, created_at)
+select r.id, m.key,
        case m.n when 1 then r.overall
                 when 2 then round((-ln(pg_temp.u(r.k, 26)) * 0.9)::numeric, 4)
                 when 3 then round((10 * pg_temp.u(r.k, 27))::numeric, 1)
