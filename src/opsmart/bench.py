@@ -34,7 +34,7 @@ import psutil
 import psycopg
 from psycopg import sql
 
-from opsmart import bootstrap, build, connection
+from opsmart import bootstrap, build, connection, interrupts
 from opsmart.errors import UserError
 
 SCHEMA_VERSION = 1
@@ -867,9 +867,7 @@ def _machine(url: str) -> dict[str, Any]:
 def _commit() -> dict[str, Any]:
     def git(*args: str) -> str | None:
         try:
-            done = subprocess.run(
-                ["git", *args], cwd=connection.project_dir(), capture_output=True, text=True, timeout=10
-            )
+            done = interrupts.run(["git", *args], cwd=connection.project_dir(), capture=True, timeout=10)
         except (OSError, subprocess.SubprocessError):
             return None
         return done.stdout.strip() if done.returncode == 0 else None

@@ -20,7 +20,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from opsmart import connection, logins
+from opsmart import connection, interrupts, logins
 from opsmart.errors import UserError
 
 MARTS = ("metric_timeseries", "feature_daily", "analysis_daily", "performance_dashboard")
@@ -167,14 +167,7 @@ def dbt(
             target_path = stack.enter_context(_target_folder())
         if target_path is not None:
             cmd += ["--target-path", str(target_path), "--log-path", str(Path(target_path) / "logs")]
-        return subprocess.run(
-            cmd,
-            cwd=connection.project_dir(),
-            env=env,
-            text=True,
-            capture_output=capture,
-            check=False,
-        )
+        return interrupts.run(cmd, cwd=connection.project_dir(), env=env, capture=capture)
 
 
 def build_args(

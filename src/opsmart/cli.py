@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
+from opsmart import interrupts
 from opsmart.errors import UserError
 
 
@@ -220,16 +221,22 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parser().parse_args(argv)
-    func: Callable[[argparse.Namespace], int] = args.func
+    """Run one command: its exit status, or one ``opsmart:`` line on stderr and a non-zero one."""
     try:
-        return func(args)
+        # Children are stopped before the error is reported: nothing runs on after opsmart.
+        with interrupts.handling():
+            args = parser().parse_args(argv)
+            func: Callable[[argparse.Namespace], int] = args.func
+            return func(args)
     except UserError as exc:
         print(f"opsmart: {exc}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
+    except interrupts.Terminated as exc:
+        print(f"opsmart: stopped by {exc}", file=sys.stderr)
+        return interrupts.exit_status(exc)
+    except KeyboardInterrupt as exc:
         print("opsmart: interrupted", file=sys.stderr)
-        return 130
+        return interrupts.exit_status(exc)
 
 
 if __name__ == "__main__":

@@ -138,13 +138,29 @@ def explain_connect_error(exc: psycopg.OperationalError, url: str) -> str:
     return f"cannot connect to PostgreSQL at {where}: {first}"
 
 
+class _Connection(psycopg.Connection):
+    """A psycopg connection that an interrupt closes instead of rolling back.
+
+    On Ctrl-C psycopg has already asked the server to cancel the running query; a
+    rollback could then find the connection still busy ("another command is
+    already in progress"). Closing needs no answer, and the server rolls back
+    whatever was open when its client goes.
+    """
+
+    def __exit__(self, exc_type: Any, exc_val: Any, exc_tb: Any) -> None:
+        if exc_type is not None and issubclass(exc_type, KeyboardInterrupt) and not self.closed:
+            self.close()
+            return
+        super().__exit__(exc_type, exc_val, exc_tb)
+
+
 def connect(url: str | None = None, **kwargs: Any) -> psycopg.Connection:
     """Open a psycopg connection, turning connection failures into one-line UserErrors."""
     url = url or database_url()
     kwargs.setdefault("connect_timeout", 10)
     kwargs.setdefault("application_name", "opsmart")
     try:
-        return psycopg.connect(url, **kwargs)
+        return _Connection.connect(url, **kwargs)
     except psycopg.OperationalError as exc:
         raise UserError(explain_connect_error(exc, url)) from None
 

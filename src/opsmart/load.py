@@ -222,16 +222,16 @@ def measure(
             return build.dbt(["run", "--select", select], build_url, capture=True).returncode == 0
 
     stop = threading.Event()
+    builder_stop = threading.Event()
     threads = [_Writer(url, seed * 1000 + i, stop, context) for i in range(writers)]
     phases = [Phase("without builds"), Phase("with builds")]
     for t in threads:
         t.start()
+    builder = None
     try:
         for phase in phases:
             for t in threads:
                 t.phase = phase
-            builder_stop = threading.Event()
-            builder = None
             if phase is phases[1]:
                 builder = threading.Thread(
                     target=_build_loop, args=(build_once, builder_stop, phase), daemon=True
@@ -245,12 +245,10 @@ def measure(
             phase.seconds = time.perf_counter() - began
             for t in threads:
                 t.phase = None
-            builder_stop.set()
-            if builder is not None:
-                builder.join()
     finally:
         stop.set()
-        for t in threads:
+        builder_stop.set()
+        for t in [*threads, *([builder] if builder else [])]:
             t.join()
     for t in threads:
         if t.failure is not None:
