@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import psycopg
 import pytest
-from reliakit import load_tiny, run_cli
+from interruptkit import assert_one_line
+from reliakit import load_tiny, login_role, run_cli
 
 from opsmart import backup, digest
 from opsmart.errors import UserError
@@ -49,3 +52,15 @@ def test_restore_refuses_a_file_that_is_not_a_backup_and_changes_nothing(db_url:
     with pytest.raises(UserError, match="does not exist"):
         backup.restore(db_url, tmp_path / "missing.dump", quiet=True)
     assert digest.digest(db_url, SCHEMAS) == before
+
+
+def test_backup_refuses_a_login_that_would_miss_rows_to_row_level_security(
+    db_url: str, tmp_path: Path
+) -> None:
+    url = load_tiny(db_url)
+    target = tmp_path / "partial.dump"
+    # reads every table, but the marts' row-level security gives it none of their rows
+    with login_role(url, "opsmart_test_reads_all", "pg_read_all_data") as reader:
+        result = run_cli(reader, "backup", str(target))
+    assert_one_line(result, "opsmart_test_reads_all may not read every row of mart.")
+    assert not list(tmp_path.iterdir())

@@ -83,6 +83,28 @@ def test_ctrl_c_during_purge_changes_nothing(db_url: str, point: str) -> None:
     assert digest.digest(db_url) == before
 
 
+def test_ctrl_c_during_backup_leaves_no_file(db_url: str, tmp_path: Path) -> None:
+    generate.generate(db_url, generate.Scale.preset("tiny"), anchor=ANCHOR, progress=False)
+    target = tmp_path / "interrupted.dump"
+    with psycopg.connect(db_url) as holder:
+        # pg_dump waits for this lock after it has opened its output
+        holder.execute("lock table ops.audit_log in access exclusive mode")
+        cli = Cli("backup", str(target), env=cli_env(db_url))
+        try:
+            wait_until(
+                lambda: backend(db_url, "query ilike 'lock table%%' and wait_event_type = 'Lock'"),
+                "pg_dump waiting for its lock",
+            )
+            _interrupt_when(cli, target.with_name(target.name + ".partial").exists())
+            result = cli.result()
+            assert_interrupted(cli, result)
+        finally:
+            cli.close()
+        holder.rollback()
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+    no_backend(db_url, "query ilike 'lock table%%'")
+
+
 def test_ctrl_c_during_generate_rolls_back_quietly(db_url: str) -> None:
     before = digest.digest(db_url)
     cli = Cli("generate", "--days", "120", "--events-per-day", "20000", env=cli_env(db_url))

@@ -3,6 +3,11 @@
 The client tools are the embedded server's (PostgreSQL 18): pg_dump and
 pg_restore read every older server, so they dump an external PostgreSQL 15+ too. The
 connection reaches them through the libpq variables, never on a command line.
+
+A backup is written to ``FILE.partial`` and takes its name only when complete. It
+reads with row-level security on (the marts force it on their owner too), and
+only when the login may read every row: a database owner can back up its
+database, and no login gets a backup that silently lacks rows.
 """
 
 from __future__ import annotations
@@ -14,17 +19,50 @@ from pathlib import Path
 
 from psycopg import sql
 
-from opsmart import connection
+from opsmart import connection, files, interrupts, logins
 from opsmart.errors import UserError
 
 # A target holding tables in any of these is "not empty".
 SCHEMAS = ("core", "ops", "mart")
+
+# A client that is stopped mid-statement lets go of its transaction within this time.
+_SESSION_OPTIONS = "-c client_connection_check_interval=2s -c client_min_messages=warning"
 
 _TABLES_IN = """
 select n.nspname || '.' || c.relname
 from pg_class as c
 join pg_namespace as n on n.oid = c.relnamespace
 where c.relkind in ('r', 'p', 'v', 'm') and (n.nspname = any(%s) or n.nspname like 'mart\\_%%')
+order by 1
+"""
+
+
+# Tables under row-level security whose every row the current user may not read.
+# pg_dump refuses them without --enable-row-security, and with it would silently
+# save only the visible rows: a backup is taken only when this is empty.
+_ROWS_HIDDEN = """
+select c.oid::regclass::text
+from pg_class as c
+cross join (select rolsuper or rolbypassrls as exempt from pg_roles where rolname = current_user) as me
+where c.relkind in ('r', 'p') and c.relrowsecurity and not me.exempt
+    and not (pg_has_role(c.relowner, 'USAGE') and not c.relforcerowsecurity)
+    and (
+        not exists (
+            select from pg_policy as p
+            where p.polrelid = c.oid and p.polpermissive and p.polcmd in ('r', '*')
+                and pg_get_expr(p.polqual, p.polrelid) = 'true'
+                and (p.polroles = '{0}' or exists (
+                    select from unnest(p.polroles) as r (oid) where pg_has_role(r.oid, 'USAGE')
+                ))
+        )
+        or exists (
+            select from pg_policy as p
+            where p.polrelid = c.oid and not p.polpermissive and p.polcmd in ('r', '*')
+                and (p.polroles = '{0}' or exists (
+                    select from unnest(p.polroles) as r (oid) where pg_has_role(r.oid, 'USAGE')
+                ))
+        )
+    )
 order by 1
 """
 
@@ -36,13 +74,16 @@ def bin_dir() -> Path:
     return postgres.embedded_bindir()
 
 
-def _run(tool: str, args: list[str], url: str) -> subprocess.CompletedProcess[str]:
+def _env(url: str, tool: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
     env.update(connection.libpq_env(url))
-    result = subprocess.run(
-        [str(bin_dir() / tool), *args], env=env, capture_output=True, text=True, check=False
-    )
-    return result
+    env["PGOPTIONS"] = _SESSION_OPTIONS
+    env["PGAPPNAME"] = f"opsmart {tool}"
+    return env
+
+
+def _run(tool: str, args: list[str], url: str) -> subprocess.CompletedProcess[str]:
+    return interrupts.run([str(bin_dir() / tool), *args], env=_env(url, tool), capture=True)
 
 
 def _first_error(result: subprocess.CompletedProcess[str]) -> str:
@@ -51,22 +92,28 @@ def _first_error(result: subprocess.CompletedProcess[str]) -> str:
     return (errors or lines or [f"exit status {result.returncode}"])[0]
 
 
+def hidden_rows(url: str) -> list[str]:
+    """Tables under row-level security of which the login of ``url`` cannot read every row."""
+    with connection.connect(url, autocommit=True) as conn:
+        return [row[0] for row in conn.execute(_ROWS_HIDDEN).fetchall()]
+
+
 def backup(url: str, path: str | Path, *, quiet: bool = False) -> float:
     """Dump the whole database to ``path`` (custom format); returns the seconds it took."""
-    path = Path(path)
-    if path.is_dir():
-        raise UserError(f"{path} is a directory: give a file name for the backup")
-    if not path.parent.is_dir():
-        raise UserError(f"{path.parent} does not exist: cannot write the backup there")
-    connection.connect(url).close()  # a clear error when the server is down
-    partial = path.with_name(path.name + ".partial")
+    path = files.check_output(path, "backup")
+    hidden = hidden_rows(url)  # also a clear error when the server is down
+    if hidden:
+        raise UserError(
+            f"{logins.connected_user(url)} may not read every row of {', '.join(hidden[:3])}"
+            " (row-level security): back up as the database owner or a superuser"
+        )
     began = time.perf_counter()
-    result = _run("pg_dump", ["--format=custom", "--file", str(partial)], url)
-    if result.returncode != 0:
-        partial.unlink(missing_ok=True)
-        raise UserError(f"backup failed: {_first_error(result)}")
-    # Only a complete dump ever carries the requested name.
-    partial.replace(path)
+    with files.written_whole(path) as partial:
+        # every row is readable (checked above): row-level security may stay on
+        args = ["--format=custom", "--no-password", "--enable-row-security", "--file", str(partial)]
+        result = _run("pg_dump", args, url)
+        if result.returncode != 0:
+            raise UserError(f"backup failed: {_first_error(result)}")
     elapsed = time.perf_counter() - began
     if not quiet:
         size = path.stat().st_size

@@ -14,6 +14,7 @@ from typing import Any
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
+from opsmart import files
 from opsmart.errors import UserError
 
 URL_ENV = "OPSMART_DATABASE_URL"
@@ -54,7 +55,7 @@ def ensure_home() -> Path:
         raise UserError(f"{HOME_ENV} {home} is a file, not a directory: point it at a folder") from None
     except OSError as exc:
         raise UserError(f"cannot create the opsmart home {home}: {exc.strerror}") from None
-    if not os.access(home, os.W_OK | os.X_OK):
+    if not files.can_write(home):
         raise UserError(f"the opsmart home {home} is not writable: point {HOME_ENV} at a folder you own")
     return home
 
