@@ -18,7 +18,7 @@ from interruptkit import Cli, assert_interrupted, backend, cli_env, no_backend, 
 from reliakit import ANCHOR, leftover_relations, load_tiny
 from support import MARTS, builder_url, mart_digest
 
-from opsmart import digest, generate
+from opsmart import connection, digest, generate
 
 PAUSE = json.dumps({"opsmart_fault_pause": 120})
 
@@ -119,6 +119,23 @@ def test_ctrl_c_during_generate_rolls_back_quietly(db_url: str) -> None:
         cli.close()
     no_backend(db_url, "application_name = 'opsmart'")
     assert digest.digest(db_url) == before
+
+
+def test_ctrl_c_during_load_stops_its_builds_and_writers(db_url: str) -> None:
+    url = load_tiny(db_url)
+    # writers as the owner, builds as a transformer login
+    env = cli_env(url, **{connection.BUILD_URL_ENV: builder_url(url)})
+    cli = Cli("load", "--seconds", "1", "--writers", "2", env=env)
+    try:
+        # the second phase: writers, and a `dbt run` in a loop
+        wait_until(lambda: cli.children("dbt"), "a dbt child", timeout=120)
+        _interrupt_when(cli, wait_until(lambda: backend(url, "application_name = 'dbt'"), "dbt connected"))
+        result = cli.result()
+        assert_interrupted(cli, result)
+    finally:
+        cli.close()
+    no_backend(url, "application_name in ('dbt', 'opsmart', 'opsmart-load-writer')")
+    assert not leftover_relations(url)
 
 
 def test_sigterm_stops_like_ctrl_c_with_the_shells_status(db_url: str) -> None:
