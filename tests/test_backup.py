@@ -67,13 +67,13 @@ def test_restore_refuses_a_file_that_is_not_a_backup_and_changes_nothing(db_url:
 
 
 @pytest.fixture
-def saved(db_url: str, tmp_path: Path) -> tuple[str, Path, dict[str, str]]:
+def saved(loaded_url: str, tmp_path: Path) -> tuple[str, Path, dict[str, str]]:
     """A database with data and marts, its backup, and then a change the backup does not hold.
 
     Returns the URL, the backup and the digest of the database as it is now: a
     restore that fails or is interrupted must leave exactly that.
     """
-    url = load_tiny(db_url)
+    url = loaded_url
     dump = tmp_path / "saved.dump"
     backup.backup(url, dump, quiet=True)
     with psycopg.connect(url, autocommit=True) as conn:
@@ -241,9 +241,9 @@ def test_a_database_owner_that_is_no_superuser_backs_up_and_restores_and_the_nex
 
 
 def test_backup_refuses_a_login_that_would_miss_rows_to_row_level_security(
-    db_url: str, tmp_path: Path
+    loaded_url: str, tmp_path: Path
 ) -> None:
-    url = load_tiny(db_url)
+    url = loaded_url
     target = tmp_path / "partial.dump"
     # reads every table, but the marts' row-level security gives it none of their rows
     with login_role(url, "opsmart_test_reads_all", "pg_read_all_data") as reader:

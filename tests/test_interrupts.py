@@ -15,7 +15,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from interruptkit import Cli, assert_interrupted, backend, cli_env, no_backend, wait_until
-from reliakit import ANCHOR, leftover_relations, load_tiny
+from reliakit import ANCHOR, leftover_relations
 from support import MARTS, builder_url, mart_digest
 
 from opsmart import connection, digest, generate
@@ -28,8 +28,8 @@ def _interrupt_when(cli: Cli, ready: object) -> None:
     cli.signal(signal.SIGINT)
 
 
-def test_ctrl_c_during_build_stops_dbt_and_leaves_the_mart_as_before(db_url: str) -> None:
-    url = load_tiny(db_url)
+def test_ctrl_c_during_build_stops_dbt_and_leaves_the_mart_as_before(loaded_url: str) -> None:
+    url = loaded_url
     with psycopg.connect(url, autocommit=True) as conn:
         org = conn.execute("select id from ops.organization order by id limit 1").fetchone()[0]
         conn.execute(
@@ -121,8 +121,8 @@ def test_ctrl_c_during_generate_rolls_back_quietly(db_url: str) -> None:
     assert digest.digest(db_url) == before
 
 
-def test_ctrl_c_during_load_stops_its_builds_and_writers(db_url: str) -> None:
-    url = load_tiny(db_url)
+def test_ctrl_c_during_load_stops_its_builds_and_writers(loaded_url: str) -> None:
+    url = loaded_url
     # writers as the owner, builds as a transformer login
     env = cli_env(url, **{connection.BUILD_URL_ENV: builder_url(url)})
     cli = Cli("load", "--seconds", "1", "--writers", "2", env=env)
