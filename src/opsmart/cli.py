@@ -263,7 +263,11 @@ def _database_refusal(exc: Exception) -> str | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command: its exit status, or one ``opsmart:`` line on stderr and a non-zero one."""
+    """Run one command: its exit status, or one ``opsmart:`` line on stderr and a non-zero one.
+
+    Without ``argv`` it is the program itself (the console script, ``python -m``),
+    which an interrupt ends at once with its status (see ``interrupts.exit_process``).
+    """
     try:
         # Children are stopped before the error is reported: nothing runs on after opsmart.
         with interrupts.handling():
@@ -279,11 +283,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise  # a bug: its traceback is what gets it fixed
         print(f"opsmart: {refusal}", file=sys.stderr)
         return 1
-    except interrupts.Terminated as exc:
-        print(f"opsmart: stopped by {exc}", file=sys.stderr)
-        return interrupts.exit_status(exc)
     except KeyboardInterrupt as exc:
-        print("opsmart: interrupted", file=sys.stderr)
+        what = f"stopped by {exc}" if isinstance(exc, interrupts.Terminated) else "interrupted"
+        print(f"opsmart: {what}", file=sys.stderr)
+        if argv is None:
+            interrupts.exit_process(interrupts.exit_status(exc))
         return interrupts.exit_status(exc)
 
 

@@ -23,7 +23,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 GRACE_SECONDS = 10.0
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -47,6 +47,21 @@ class Terminated(KeyboardInterrupt):
 def exit_status(exc: KeyboardInterrupt) -> int:
     """The shell's convention for a command stopped by a signal: 128 + its number (130 for Ctrl-C)."""
     return 128 + (exc.signum if isinstance(exc, Terminated) else signal.SIGINT)
+
+
+def exit_process(status: int) -> NoReturn:
+    """End this process now with ``status``, once an interrupt has been handled and reported.
+
+    CPython ends its process by SIGINT, whatever status it was asked for, once a
+    KeyboardInterrupt has escaped code run by exec() or eval() of a string (as
+    dataclasses and namedtuples make their methods while modules import), even
+    if the program caught it later. The children are stopped, the connections
+    closed and the report written by now; only the output buffers need flushing.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(status)
 
 
 def _in_main_thread() -> bool:
