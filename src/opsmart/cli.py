@@ -252,11 +252,22 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+# SQLSTATEs (classes and codes) of refusals a user can act on: the connection,
+# authorization, privileges, resources, locks and timeouts, operator
+# intervention, the server's own failures, a read-only server, a missing database.
+_REFUSALS = ("08", "28", "42501", "53", "55", "57", "58", "25006", "3D000")
+
+
 def _database_refusal(exc: Exception) -> str | None:
-    """What the server refused (permission denied, a lost connection), in one line; None for anything else."""
+    """What the server (or the network) refused, in one line; None for anything else, which is a bug."""
     import psycopg  # imported by the time a command fails with one of its errors
 
     if not isinstance(exc, psycopg.Error):
+        return None
+    if exc.sqlstate is None:
+        if not isinstance(exc, psycopg.OperationalError):
+            return None  # raised by psycopg itself, not the server: our mistake
+    elif not exc.sqlstate.startswith(_REFUSALS):
         return None
     first = next((line.strip() for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
     return f"the database refused: {first}"
