@@ -3,7 +3,8 @@
 Inserts go through psycopg with parameters into the real tables; a refusal must be an
 integrity error naming one of the schema's constraints or a data exception (SQLSTATE
 class 22), and a refused two-row insert must leave neither row. CLI arguments must
-end in a return code or a one-line usage error, never a traceback.
+end in a return code or a one-line usage error, never a traceback; bad
+environments and out-of-range arguments are refused in one line before any work.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import datetime as dt
 import json
 import math
 import subprocess
+import time
 import uuid
 from decimal import Decimal
 
@@ -19,9 +21,11 @@ import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from interruptkit import Cli, assert_one_line, cli_env
 from psycopg.types.json import Jsonb
+from support import builder_url
 
-from opsmart import build, cli, connection, generate
+from opsmart import build, cli, connection, files, generate
 
 SETTINGS = settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture], database=None
@@ -217,3 +221,92 @@ def test_cli_arguments_end_in_a_return_code_or_one_line_never_a_traceback(
     if code != 0:
         lines = err.strip().splitlines()
         assert len(lines) == 1 and "Traceback" not in err, err
+
+
+# --- Bad environments and out-of-range arguments through the real CLI -------------------------------
+
+# Each case: the command line, OPSMART_HOME (None: the session's; "file" a file;
+# "unwritable" a folder nobody may write in), OPSMART_DATABASE_URL (None: unset,
+# the embedded server; "db" the test database as superuser; "builder" as a build
+# login), extra environment, and what the one line must say.
+BAD = {
+    "home-is-a-file-db-up": (["db", "up"], "file", None, {}, "is a file, not a directory"),
+    "home-is-a-file-bootstrap": (["bootstrap"], "file", None, {}, "is a file, not a directory"),
+    "home-is-a-file-build": (["build"], "file", None, {}, "is a file, not a directory"),
+    "home-is-a-file-generate": (["generate"], "file", None, {}, "is a file, not a directory"),
+    "home-is-a-file-backup": (["backup", "{tmp}/x.dump"], "file", None, {}, "is a file, not a directory"),
+    "home-unwritable-external-build": (["build"], "unwritable", "builder", {}, "is not writable"),
+    "load-seconds-too-many": (["load", "--seconds", "10000000000"], None, None, {}, "between 1 and 3,600"),
+    "load-on-an-empty-platform": (["load", "--seconds", "1"], None, "db", {}, "run `opsmart generate` first"),
+    "generate-as-a-login-without-rights": (["generate"], None, "builder", {}, "the database refused: "),
+    "generate-days": (["generate", "--days", "3000000"], None, None, {}, "between 1 and 3,660"),
+    "generate-events-per-day": (
+        ["generate", "--events-per-day", "3000000000"],
+        None,
+        None,
+        {},
+        "between 1 and 12,000,000",
+    ),
+    "generate-organizations": (
+        ["generate", "--organizations", "9223372036854775808"],
+        None,
+        None,
+        {},
+        "between 1 and 10,000,000",
+    ),
+    "generate-seed": (["generate", "--seed", "99999999999999999999"], None, None, {}, "--seed"),
+    "bench-out-under-a-file": (["bench", "--out", "{tmp}/a-file/results.json"], None, None, {}, "is a file"),
+    "backfill-ten-thousand-years": (
+        ["build", "--backfill", "0001-01-01:9999-12-31"],
+        None,
+        None,
+        {},
+        "more than 3,660",
+    ),
+    "backfill-empty": (["build", "--backfill", ""], None, None, {}, "--backfill wants START:END"),
+    "statement-timeout-abc": (["build"], None, None, {"OPSMART_STATEMENT_TIMEOUT": "abc"}, "got 'abc'"),
+    "statement-timeout-negative": (["build"], None, None, {"OPSMART_STATEMENT_TIMEOUT": "-5"}, "got '-5'"),
+}
+
+
+@pytest.fixture
+def unwritable_folder(tmp_path):
+    """A folder this process cannot create files in (as root too: made immutable)."""
+    folder = tmp_path / "unwritable"
+    folder.mkdir()
+    folder.chmod(0o555)
+    immutable = False
+    if files.can_write(folder):  # root
+        immutable = subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode == 0
+        if not immutable:
+            pytest.skip("cannot make a folder unwritable for root here (chattr +i)")
+    yield folder
+    if immutable:
+        subprocess.run(["chattr", "-i", str(folder)], check=True)
+    folder.chmod(0o755)
+
+
+@pytest.mark.parametrize(("args", "home", "url", "extra", "fragment"), BAD.values(), ids=BAD.keys())
+def test_bad_environments_and_arguments_give_one_line_before_any_work(
+    request, db_url, tmp_path, args, home, url, extra, fragment
+) -> None:
+    (tmp_path / "a-file").write_text("not a folder\n")
+    env = dict(extra)
+    if home == "file":
+        env[connection.HOME_ENV] = str(tmp_path / "a-file")
+    elif home == "unwritable":
+        env[connection.HOME_ENV] = str(request.getfixturevalue("unwritable_folder"))
+    if url is not None:
+        env[connection.URL_ENV] = builder_url(db_url) if url == "builder" else db_url
+    argv = [part.replace("{tmp}", str(tmp_path)) for part in args]
+    began = time.monotonic()
+    result = Cli(*argv, env=cli_env(None, **env)).result()
+    assert_one_line(result, fragment)
+    assert "Running with dbt" not in result.stdout  # refused before dbt starts
+    assert time.monotonic() - began < 30  # before any real work (bench measures for a minute)
+
+
+def test_generate_help_states_the_bounds(cli) -> None:
+    out = cli("generate", "--help").stdout
+    for bound in ("3,660", "12,000,000", "10,000,000"):
+        assert bound in out

@@ -34,7 +34,7 @@ import psutil
 import psycopg
 from psycopg import sql
 
-from opsmart import bootstrap, build, connection
+from opsmart import bootstrap, build, connection, files, interrupts
 from opsmart.errors import UserError
 
 SCHEMA_VERSION = 1
@@ -867,9 +867,7 @@ def _machine(url: str) -> dict[str, Any]:
 def _commit() -> dict[str, Any]:
     def git(*args: str) -> str | None:
         try:
-            done = subprocess.run(
-                ["git", *args], cwd=connection.project_dir(), capture_output=True, text=True, timeout=10
-            )
+            done = interrupts.run(["git", *args], cwd=connection.project_dir(), capture=True, timeout=10)
         except (OSError, subprocess.SubprocessError):
             return None
         return done.stdout.strip() if done.returncode == 0 else None
@@ -1387,10 +1385,11 @@ def run(
     **options: Any,
 ) -> int:
     """``opsmart bench``: measure, print the table, write the JSON (default bench/results/<scale>.json)."""
+    # checked before the minutes of measuring, not after
+    path = files.check_output(out or bench_dir() / "results" / f"{scale}.json", "results", make_folders=True)
     result = measure(scale, **options)
-    path = Path(out) if out else bench_dir() / "results" / f"{scale}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(result, indent=2, default=str) + "\n")
+    with files.written_whole(path) as partial:
+        partial.write_text(json.dumps(result, indent=2, default=str) + "\n")
     print_result(result)
     print(f"results: {path}")
     if markdown:

@@ -20,10 +20,13 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from opsmart import connection, logins
+from opsmart import connection, interrupts, logins
 from opsmart.errors import UserError
 
 MARTS = ("metric_timeseries", "feature_daily", "analysis_daily", "performance_dashboard")
+# A backfill recomputes every bucket of its range (hours for some marts) in one
+# transaction per mart: ten years is 87,840 hours. A full refresh does more.
+MAX_BACKFILL_DAYS = 3_660
 
 
 def parse_backfill(text: str) -> tuple[dt.date, dt.date]:
@@ -38,6 +41,11 @@ def parse_backfill(text: str) -> tuple[dt.date, dt.date]:
         raise UserError(f"--backfill dates must be YYYY-MM-DD, got {text!r}") from None
     if start >= end:
         raise UserError(f"--backfill start {start} is not before its end {end} (END is exclusive)")
+    if (end - start).days > MAX_BACKFILL_DAYS:
+        raise UserError(
+            f"--backfill {start}:{end} spans {(end - start).days:,} days, more than {MAX_BACKFILL_DAYS:,}"
+            " (ten years): split it, or rebuild everything with --full-refresh"
+        )
     return start, end
 
 
@@ -167,14 +175,7 @@ def dbt(
             target_path = stack.enter_context(_target_folder())
         if target_path is not None:
             cmd += ["--target-path", str(target_path), "--log-path", str(Path(target_path) / "logs")]
-        return subprocess.run(
-            cmd,
-            cwd=connection.project_dir(),
-            env=env,
-            text=True,
-            capture_output=capture,
-            check=False,
-        )
+        return interrupts.run(cmd, cwd=connection.project_dir(), env=env, capture=capture)
 
 
 def build_args(
@@ -213,7 +214,7 @@ def platform_is_empty(url: str) -> bool:
 
 
 def run(
-    url: str,
+    url: str | None = None,
     *,
     full_refresh: bool = False,
     backfill: str | None = None,
@@ -221,9 +222,14 @@ def run(
     extra: list[str] | None = None,
     freshness: bool = True,
 ) -> int:
-    """``dbt build`` (models, tests, unit tests), then ``dbt source freshness``, as the build login."""
+    """``dbt build`` (models, tests, unit tests), then ``dbt source freshness``, as the build login.
+
+    Without ``url``, the database every command works on; the arguments and the
+    environment are checked before it is looked for.
+    """
     args = build_args(full_refresh=full_refresh, backfill=backfill, select=select, extra=extra)
-    url = build_url(url)
+    check_session_limits()
+    url = build_url(url or connection.database_url())
     preflight(url)
     result = dbt(args, url)
     if result.returncode != 0:

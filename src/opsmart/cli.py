@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
+from opsmart import interrupts
 from opsmart.errors import UserError
 
 
@@ -44,20 +45,18 @@ def _bootstrap(args: argparse.Namespace) -> int:
 def _generate(args: argparse.Namespace) -> int:
     from opsmart import connection, generate
 
-    url = connection.database_url()
+    scale = generate.Scale.from_args(args)
     if args.mutate:
-        generate.mutate(url, seed=args.seed, fraction=args.fraction)
+        generate.mutate(connection.database_url(), seed=args.seed, fraction=args.fraction)
     else:
-        generate.generate(url, generate.Scale.from_args(args), seed=args.seed)
+        generate.generate(connection.database_url(), scale, seed=args.seed)
     return 0
 
 
 def _build(args: argparse.Namespace) -> int:
-    from opsmart import build, connection
+    from opsmart import build
 
-    url = connection.database_url()
     return build.run(
-        url,
         full_refresh=args.full_refresh,
         backfill=args.backfill,
         select=args.select,
@@ -115,21 +114,31 @@ def _add_scale_args(p: argparse.ArgumentParser) -> None:
     from opsmart.generate import Scale
 
     d = Scale()
-    p.add_argument("--organizations", type=_positive, default=d.organizations)
-    p.add_argument("--users", type=_positive, default=d.users)
-    p.add_argument("--days", type=_positive, default=d.days)
-    p.add_argument("--events-per-day", type=_positive, default=d.events_per_day)
-    p.add_argument("--runs-per-day", type=_positive, default=d.runs_per_day)
+    for name in ("organizations", "users", "days", "events_per_day", "runs_per_day"):
+        most, why = Scale.LIMITS[name]
+        p.add_argument(
+            "--" + name.replace("_", "-"),
+            type=_whole(1, most),
+            default=getattr(d, name),
+            help=f"default {getattr(d, name):,}; at most {most:,} ({why})",
+        )
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be greater than zero")
-    return value
+def _whole(least: int, most: int) -> Callable[[str], int]:
+    """An argparse type: a whole number in [least, most]."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < least and least == 1:
+            raise argparse.ArgumentTypeError(f"{text!r} must be greater than zero")
+        if not least <= value <= most:
+            raise argparse.ArgumentTypeError(f"{text!r} must be between {least:,} and {most:,}")
+        return value
+
+    return parse
 
 
 def _fraction(text: str) -> float:
@@ -146,10 +155,14 @@ class _Parser(argparse.ArgumentParser):
     """argparse with one-line usage errors (the full usage is one --help away)."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
+        command = self.prog.removeprefix("opsmart").strip()
+        where = f"{command}: " if command else ""
+        self.exit(2, f"opsmart: {where}{message} (see `{self.prog} --help`)\n")
 
 
 def parser() -> argparse.ArgumentParser:
+    from opsmart import build, generate, load
+
     p = _Parser(prog="opsmart", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -167,7 +180,12 @@ def parser() -> argparse.ArgumentParser:
     bs.set_defaults(func=_bootstrap)
 
     gen = sub.add_parser("generate", help="load deterministic synthetic ops data")
-    gen.add_argument("--seed", type=int, default=42)
+    gen.add_argument(
+        "--seed",
+        type=_whole(-generate.SEED_LIMIT, generate.SEED_LIMIT),
+        default=42,
+        help=f"default 42; at most {generate.SEED_LIMIT:,} either way (it is mixed into 64-bit hashes)",
+    )
     _add_scale_args(gen)
     gen.add_argument("--mutate", action="store_true", help="change existing data instead of loading")
     gen.add_argument("--fraction", type=_fraction, default=0.01, help="share of rows --mutate touches")
@@ -175,7 +193,12 @@ def parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("build", help="dbt build with the connection from the environment")
     b.add_argument("--full-refresh", action="store_true")
-    b.add_argument("--backfill", metavar="START:END", help="rebuild UTC days [START, END) of the marts")
+    b.add_argument(
+        "--backfill",
+        metavar="START:END",
+        help=f"rebuild UTC days [START, END) of the marts, at most {build.MAX_BACKFILL_DAYS:,} days"
+        " (ten years) per build; --full-refresh rebuilds everything",
+    )
     b.add_argument("--select", "-s", help="dbt selector, e.g. feature_daily")
     b.add_argument("dbt_args", nargs=argparse.REMAINDER, help="after --: passed to dbt")
     b.set_defaults(func=_build)
@@ -213,23 +236,70 @@ def parser() -> argparse.ArgumentParser:
     pg.set_defaults(func=_purge)
 
     ld = sub.add_parser("load", help="writers at full speed with and without concurrent builds")
-    ld.add_argument("--seconds", type=_positive, default=30, help="length of each phase")
-    ld.add_argument("--writers", type=_positive, default=4)
+    ld.add_argument(
+        "--seconds",
+        type=_whole(1, load.MAX_SECONDS),
+        default=30,
+        help=f"length of each phase, at most {load.MAX_SECONDS:,} (each transaction's latency is kept)",
+    )
+    ld.add_argument(
+        "--writers",
+        type=_whole(1, load.MAX_WRITERS),
+        default=4,
+        help=f"at most {load.MAX_WRITERS} (each holds a connection)",
+    )
     ld.set_defaults(func=_load)
     return p
 
 
+# SQLSTATEs (classes and codes) of refusals a user can act on: the connection,
+# authorization, privileges, resources, locks and timeouts, operator
+# intervention, the server's own failures, a read-only server, a missing database.
+_REFUSALS = ("08", "28", "42501", "53", "55", "57", "58", "25006", "3D000")
+
+
+def _database_refusal(exc: Exception) -> str | None:
+    """What the server (or the network) refused, in one line; None for anything else, which is a bug."""
+    import psycopg  # imported by the time a command fails with one of its errors
+
+    if not isinstance(exc, psycopg.Error):
+        return None
+    if exc.sqlstate is None:
+        if not isinstance(exc, psycopg.OperationalError):
+            return None  # raised by psycopg itself, not the server: our mistake
+    elif not exc.sqlstate.startswith(_REFUSALS):
+        return None
+    first = next((line.strip() for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
+    return f"the database refused: {first}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parser().parse_args(argv)
-    func: Callable[[argparse.Namespace], int] = args.func
+    """Run one command: its exit status, or one ``opsmart:`` line on stderr and a non-zero one.
+
+    Without ``argv`` it is the program itself (the console script, ``python -m``),
+    which an interrupt ends at once with its status (see ``interrupts.exit_process``).
+    """
     try:
-        return func(args)
+        # Children are stopped before the error is reported: nothing runs on after opsmart.
+        with interrupts.handling():
+            args = parser().parse_args(argv)
+            func: Callable[[argparse.Namespace], int] = args.func
+            return func(args)
     except UserError as exc:
         print(f"opsmart: {exc}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
-        print("opsmart: interrupted", file=sys.stderr)
-        return 130
+    except Exception as exc:
+        refusal = _database_refusal(exc)
+        if refusal is None:
+            raise  # a bug: its traceback is what gets it fixed
+        print(f"opsmart: {refusal}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt as exc:
+        what = f"stopped by {exc}" if isinstance(exc, interrupts.Terminated) else "interrupted"
+        print(f"opsmart: {what}", file=sys.stderr)
+        if argv is None:
+            interrupts.exit_process(interrupts.exit_status(exc))
+        return interrupts.exit_status(exc)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from typing import Any
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
+from opsmart import files
 from opsmart.errors import UserError
 
 URL_ENV = "OPSMART_DATABASE_URL"
@@ -54,7 +55,7 @@ def ensure_home() -> Path:
         raise UserError(f"{HOME_ENV} {home} is a file, not a directory: point it at a folder") from None
     except OSError as exc:
         raise UserError(f"cannot create the opsmart home {home}: {exc.strerror}") from None
-    if not os.access(home, os.W_OK | os.X_OK):
+    if not files.can_write(home):
         raise UserError(f"the opsmart home {home} is not writable: point {HOME_ENV} at a folder you own")
     return home
 
@@ -138,13 +139,29 @@ def explain_connect_error(exc: psycopg.OperationalError, url: str) -> str:
     return f"cannot connect to PostgreSQL at {where}: {first}"
 
 
+class _Connection(psycopg.Connection):
+    """A psycopg connection that an interrupt closes instead of rolling back.
+
+    On Ctrl-C psycopg has already asked the server to cancel the running query; a
+    rollback could then find the connection still busy ("another command is
+    already in progress"). Closing needs no answer, and the server rolls back
+    whatever was open when its client goes.
+    """
+
+    def __exit__(self, exc_type: Any, exc_val: Any, exc_tb: Any) -> None:
+        if exc_type is not None and issubclass(exc_type, KeyboardInterrupt) and not self.closed:
+            self.close()
+            return
+        super().__exit__(exc_type, exc_val, exc_tb)
+
+
 def connect(url: str | None = None, **kwargs: Any) -> psycopg.Connection:
     """Open a psycopg connection, turning connection failures into one-line UserErrors."""
     url = url or database_url()
     kwargs.setdefault("connect_timeout", 10)
     kwargs.setdefault("application_name", "opsmart")
     try:
-        return psycopg.connect(url, **kwargs)
+        return _Connection.connect(url, **kwargs)
     except psycopg.OperationalError as exc:
         raise UserError(explain_connect_error(exc, url)) from None
 

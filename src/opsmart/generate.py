@@ -29,6 +29,8 @@ from opsmart.errors import UserError
 
 EPOCH = date(2000, 1, 1)  # day ordinals count from here; it was a Saturday
 CHUNK_ROWS = 250_000  # rows per statement: big enough to be fast, small enough for a lively bar
+# The seed is mixed into 64-bit hashes as seed * 1_000_003 + a 48-bit salt (_install_helpers).
+SEED_LIMIT = 9_000_000_000_000
 
 
 @dataclass(frozen=True)
@@ -46,10 +48,27 @@ class Scale:
     EVALUATION_METRICS_PER_WORKFLOW_RUN: ClassVar[int] = 3
     EXPERIMENT_RUNS: ClassVar[int] = 4
 
+    # The most of each knob the generator and PostgreSQL can hold, and why.
+    LIMITS: ClassVar[dict[str, tuple[int, str]]] = {
+        # every user's and organization's uuid travels with each statement as one
+        # array value, which PostgreSQL caps at 1 GB
+        "organizations": (10_000_000, "their uuids are one array value"),
+        "users": (10_000_000, "their uuids are one array value"),
+        # ops.ensure_event_partitions makes at most ten years of monthly partitions
+        "days": (3_660, "ten years of monthly event partitions"),
+        # a day's rows of one kind are keyed day * 2^24 + k, and the busiest day
+        # holds 1.3225 times the mean (pg_temp.day_count)
+        "events_per_day": (12_000_000, "a day's rows are keyed below 2^24"),
+        "runs_per_day": (12_000_000, "a day's rows are keyed below 2^24"),
+    }
+
     def __post_init__(self) -> None:
-        for name in ("organizations", "users", "days", "events_per_day", "runs_per_day"):
-            if getattr(self, name) <= 0:
+        for name, (most, why) in self.LIMITS.items():
+            value = getattr(self, name)
+            if value <= 0:
                 raise UserError(f"scale: {name} must be greater than zero")
+            if value > most:
+                raise UserError(f"scale: {name} must be at most {most:,} ({why}), got {value:,}")
 
     @property
     def active_users(self) -> int:
@@ -1097,6 +1116,12 @@ def _steps(scale: Scale) -> list[_Step]:
     ]
 
 
+def check_seed(seed: int) -> None:
+    """A seed the 64-bit hashes can mix in; a one-line error otherwise."""
+    if not -SEED_LIMIT <= seed <= SEED_LIMIT:
+        raise UserError(f"the seed must be between {-SEED_LIMIT:,} and {SEED_LIMIT:,}, got {seed:,}")
+
+
 def default_anchor() -> datetime:
     """Now, truncated to the hour (UTC): generated sources look fresh."""
     return datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
@@ -1263,6 +1288,7 @@ def generate(
     the hour). The same seed and anchor give identical data. One transaction: a failure
     leaves nothing behind.
     """
+    check_seed(seed)
     anchor = _utc(anchor or default_anchor())
     steps = _steps(scale)
     counts: dict[str, int] = {}
@@ -1551,6 +1577,7 @@ def mutate(url: str, seed: int = 42, fraction: float = 0.01, progress: bool = Tr
     """
     from psycopg.types.json import Jsonb
 
+    check_seed(seed)
     counts: dict[str, int] = {}
     with connection.connect(url) as conn:
         _prepare(conn)

@@ -21,9 +21,14 @@ from dataclasses import dataclass, field
 import psycopg
 
 from opsmart import build, connection, digest
+from opsmart.errors import UserError
 
 FEATURES = ("search", "prompt.edit", "analysis.run", "export", "share", "judge.view")
 FULL_SCHEMA = "mart_full"
+# Every transaction's latency is kept for the percentiles: an hour at 10,000 tx/s is ~1 GB.
+MAX_SECONDS = 3_600
+# Each writer holds a connection, beside the builds' (PostgreSQL's default max_connections is 100).
+MAX_WRITERS = 64
 
 
 @dataclass
@@ -179,7 +184,7 @@ def _context(url: str) -> dict:
         ]
         now = conn.execute("select now()").fetchone()[0]  # type: ignore[index]
     if not orgs:
-        raise RuntimeError("load needs generated data: run `opsmart generate` first")
+        raise UserError("load needs data: run `opsmart generate` first")
     return {"orgs": orgs, "users": [*users, None], "runs": runs, "now": now}
 
 
@@ -222,16 +227,16 @@ def measure(
             return build.dbt(["run", "--select", select], build_url, capture=True).returncode == 0
 
     stop = threading.Event()
+    builder_stop = threading.Event()
     threads = [_Writer(url, seed * 1000 + i, stop, context) for i in range(writers)]
     phases = [Phase("without builds"), Phase("with builds")]
     for t in threads:
         t.start()
+    builder = None
     try:
         for phase in phases:
             for t in threads:
                 t.phase = phase
-            builder_stop = threading.Event()
-            builder = None
             if phase is phases[1]:
                 builder = threading.Thread(
                     target=_build_loop, args=(build_once, builder_stop, phase), daemon=True
@@ -245,12 +250,10 @@ def measure(
             phase.seconds = time.perf_counter() - began
             for t in threads:
                 t.phase = None
-            builder_stop.set()
-            if builder is not None:
-                builder.join()
     finally:
         stop.set()
-        for t in threads:
+        builder_stop.set()
+        for t in [*threads, *([builder] if builder else [])]:
             t.join()
     for t in threads:
         if t.failure is not None:
@@ -273,8 +276,21 @@ def measure(
     return Report(phases, len(expected), found, differing, final.returncode == 0 and full.returncode == 0)
 
 
+def _check_marts_built(url: str) -> None:
+    schema = connection.mart_schema()
+    with connection.connect(url, autocommit=True) as conn:
+        built = conn.execute(
+            "select count(to_regclass(format('%%I.%%I', %s::text, m))) from unnest(%s::text[]) as m",
+            [schema, list(build.MARTS)],
+        ).fetchone()
+    if built != (len(build.MARTS),):
+        raise UserError(f"load needs the marts built once in {schema}: run `opsmart build` first")
+
+
 def run(url: str, *, seconds: float = 30.0, writers: int = 4) -> int:
     """Print the load report; exit status 0 when nothing was lost and the marts are exact."""
+    _context(url)  # one line, before any thread starts, when there is nothing to load against
+    _check_marts_built(url)
     report = measure(url, seconds=seconds, writers=writers)
     print(report.summary())
     return 0 if report.ok else 1

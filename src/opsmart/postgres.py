@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
+from opsmart import interrupts
 from opsmart.errors import UserError
 
 SUPERUSER = "postgres"
@@ -90,11 +91,12 @@ def free_port() -> int:
 def binary_version(bindir: Path) -> int:
     """Major version of the server binaries in ``bindir`` (e.g. 18)."""
     try:
-        out = subprocess.run(
-            [str(bindir / "postgres"), "--version"], capture_output=True, text=True, check=True
-        ).stdout
-    except (OSError, subprocess.CalledProcessError) as exc:
+        done = interrupts.run([str(bindir / "postgres"), "--version"], capture=True)
+    except OSError as exc:
         raise UserError(f"no PostgreSQL server binaries in {bindir}: {exc}") from None
+    if done.returncode != 0:
+        raise UserError(f"no PostgreSQL server binaries in {bindir}: {done.stderr.strip()}")
+    out = done.stdout
     match = re.search(r"(\d+)(?:\.\d+)?", out)
     if not match:
         raise UserError(f"cannot read the version of {bindir / 'postgres'}: {out.strip()!r}")
@@ -122,21 +124,17 @@ class LocalServer:
 
     def _run(self, tool: str, args: list[str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
         try:
-            return subprocess.run(
-                [str(self.bindir / tool), *args],
-                user=self._os_user(),
-                capture_output=True,
-                text=True,
-                check=True,
-                timeout=timeout,
-                cwd="/",
+            done = interrupts.run(
+                [str(self.bindir / tool), *args], user=self._os_user(), capture=True, timeout=timeout, cwd="/"
             )
-        except subprocess.CalledProcessError as exc:
-            lines = [ln for ln in (exc.stderr or exc.stdout or "").splitlines() if ln.strip()]
-            hint = f"; see {self.log_file}" if self.log_file.exists() else ""
-            raise UserError(f"{tool} failed for {self.pgdata}: {lines[-1] if lines else exc}{hint}") from None
         except subprocess.TimeoutExpired:
             raise UserError(f"{tool} did not finish within {timeout:.0f} s for {self.pgdata}") from None
+        if done.returncode != 0:
+            lines = [ln for ln in (done.stderr or done.stdout or "").splitlines() if ln.strip()]
+            hint = f"; see {self.log_file}" if self.log_file.exists() else ""
+            problem = lines[-1] if lines else f"exit status {done.returncode}"
+            raise UserError(f"{tool} failed for {self.pgdata}: {problem}{hint}")
+        return done
 
     # --- state ------------------------------------------------------------
 
