@@ -22,10 +22,18 @@ analysis_runs as (
 
 run_score_sums as (
 
-    select * from {{ ref('int_analysis_run_score_sums') }}
     {%- if is_incremental() %}
-    -- only the recomputed runs' scores, through the (analysis_run_id) indexes
-    where analysis_run_id in (select changed.analysis_run_id from analysis_runs as changed)
+    -- only the recomputed runs' scores: one index probe per run (a fenced
+    -- LATERAL, see opsmart_changed_rows), not the sums of every run
+    select sums.*
+    from analysis_runs as changed
+    cross join lateral (
+        select * from {{ ref('int_analysis_run_score_sums') }} as run_sums
+        where run_sums.analysis_run_id = changed.analysis_run_id
+        offset 0
+    ) as sums
+    {%- else %}
+    select * from {{ ref('int_analysis_run_score_sums') }}
     {%- endif %}
 
 ),
