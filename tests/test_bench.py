@@ -1,4 +1,8 @@
-"""The benchmark end to end at tiny scale: every figure present and sane, baselines checked, queries agree."""
+"""The benchmark end to end at tiny scale: every figure present and sane, baselines checked, queries agree.
+
+The parts that need no server (log parsing, targets, rendering) are tested in
+test_bench_units.py.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from opsmart import bench, connection
+from opsmart import build, connection
+from opsmart.bench import baselines, queries, report, runner, scenarios
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -24,10 +29,10 @@ def bench_run(
     name = f"bench_{uuid.uuid4().hex[:10]}"
     out = tmp_path_factory.mktemp("bench") / "tiny.json"
     try:
-        assert bench.run("tiny", out, server_url=server_url, database=name, progress=False) == 0
+        assert runner.run("tiny", out, server_url=server_url, database=name, progress=False) == 0
         yield json.loads(out.read_text()), connection.with_database(server_url, name)
     finally:
-        bench.drop_database(server_url, name)
+        runner.drop_database(server_url, name)
 
 
 def _positive(value: Any) -> bool:
@@ -45,7 +50,7 @@ def test_json_has_every_figure(bench_run: tuple[dict[str, Any], str]) -> None:
     assert _positive(load["seconds"]) and _positive(load["rows_per_s"]) and load["events"] > 0
 
     full = result["full_refresh"]
-    assert set(full["marts"]) == set(bench.MARTS)
+    assert set(full["marts"]) == set(build.MARTS)
     for mart, m in full["marts"].items():
         assert _positive(m["sql_s"]) and _positive(m["baseline_s"]) and m["rows"] > 0, mart
         assert m["baseline_counted"] is True, (mart, m["baseline_note"])
@@ -56,20 +61,36 @@ def test_json_has_every_figure(bench_run: tuple[dict[str, Any], str]) -> None:
     assert _positive(result["build_with_tests"]["wall_s"])
 
     incremental = result["incremental"]
-    assert set(incremental) == set(bench.SCENARIO_TITLES)
+    assert list(incremental) == list(scenarios.TITLES)
     for key, scenario in incremental.items():
         assert _positive(scenario["wall_s"]) and _positive(scenario["sql_s"]), key
         assert scenario["dbt_overhead_s"] >= 0 and scenario["ratio_to_full_refresh"] is not None, key
         for mart, m in scenario["marts"].items():
-            assert m["rows_inserted"] >= 0 and m["rows_deleted"] >= 0 and m["buckets_rebuilt"] is not None, (
-                mart
-            )
+            assert m["rows_inserted"] >= 0 and m["rows_deleted"] >= 0, (key, mart)
+            assert m["buckets_rebuilt"] is not None and m["groups_rebuilt"] is not None, (key, mart)
     new_rows = incremental["new_rows_1pct"]
     assert new_rows["change"]["rows"]["ops.event"] > 0 and new_rows["change"]["late_events"] > 0
     assert new_rows["marts"]["feature_daily"]["rows_inserted"] > 0
     assert incremental["update_runs_1pct"]["marts"]["analysis_daily"]["rows_inserted"] > 0
-    assert incremental["purge_user"]["marts"]["feature_daily"]["rows_deleted"] > 0
+    purged = incremental["purge_user"]
+    assert purged["marts"]["feature_daily"]["rows_deleted"] > 0
+    assert purged["change"]["removed"]["events"] == purged["change"]["events"] > 0
     assert incremental["no_change"]["rows_rewritten"] == 0
+
+    # the fixed-size changes: the same rows at every scale (tiny holds fewer events than the limit)
+    fixed_rows = incremental["fixed_new_rows"]
+    assert fixed_rows["fixed_size"] and incremental["fixed_updates"]["fixed_size"]
+    copied = fixed_rows["change"]["rows"]
+    assert 0 < copied["ops.event"] <= scenarios.FIXED_NEW_ROWS["events"]
+    assert copied["ops.analysis_run"] == scenarios.FIXED_NEW_ROWS["runs"]
+    assert 0 < copied["ops.query_performance_log"] <= scenarios.FIXED_NEW_ROWS["query_logs"]
+    assert fixed_rows["marts"]["feature_daily"]["rows_inserted"] > 0
+    assert fixed_rows["marts"]["feature_daily"]["groups_rebuilt"] > 0
+    updated = incremental["fixed_updates"]["change"]["rows"]
+    assert updated["ops.analysis_run"] == scenarios.FIXED_UPDATED_RUNS
+    assert updated["ops.judge_score"] > 0 and updated["ops.analysis_metric"] > 0
+    assert incremental["fixed_updates"]["marts"]["metric_timeseries"]["rows_inserted"] > 0
+    assert result["load"]["database_bytes"] > 0
     assert all(result["exact_after_incrementals"].values()), result["exact_after_incrementals"]
 
     for kind in ("batch", "single_row"):
@@ -84,9 +105,10 @@ def test_json_has_every_figure(bench_run: tuple[dict[str, Any], str]) -> None:
 
 def test_every_catalog_query_returns_rows_and_agrees_with_ops(bench_run: tuple[dict[str, Any], str]) -> None:
     result, _ = bench_run
-    queries = result["queries"]["queries"]
-    assert set(queries) == {q.name for q in bench.load_catalog()}
-    for name, q in queries.items():
+    asked = result["queries"]["queries"]
+    catalog = {q.name for q in queries.load_catalog()}
+    assert set(asked) == catalog
+    for name, q in asked.items():
         assert q["rows"] > 0, name
         assert q["answers_match"], name
         assert _positive(q["mart"]["p95_ms"]) and _positive(q["ops"]["p50_ms"]), name
@@ -110,7 +132,7 @@ def test_a_baseline_that_differs_from_its_mart_is_not_counted(
     )
     (folder / "performance_dashboard.sql").unlink()
 
-    verdicts = bench.baselines(url, folder)
+    verdicts = baselines.run(url, runner.MART_SCHEMA, folder)
     assert verdicts["feature_daily"]["counted"] is False
     assert "missing" in verdicts["feature_daily"]["note"]
     assert verdicts["analysis_daily"]["counted"] is False
@@ -129,30 +151,18 @@ def test_report_rewrites_only_the_marked_sections(
     markdown = tmp_path / "BENCHMARKS.md"
     markdown.write_text(
         "# Benchmarks\n\nkept\n\n<!-- bench:S:begin -->\nold\n<!-- bench:S:end -->\n\n"
-        "<!-- bench:M:begin -->\nM not run yet\n<!-- bench:M:end -->\n"
+        "<!-- bench:M:begin -->\nM not run yet\n<!-- bench:M:end -->\n\n"
+        "<!-- bench:scaling:begin -->\nneeds S and M\n<!-- bench:scaling:end -->\n"
     )
-    assert bench.report(results, markdown) == 0
+    assert report.rewrite(results, markdown) == 0
     text = markdown.read_text()
-    assert "kept" in text and "old" not in text and "M not run yet" in text
+    assert "kept" in text and "old" not in text and "M not run yet" in text and "needs S and M" in text
     assert "| query |" in text and "full refresh: feature_daily" in text
 
-
-def test_dbt_sql_time_comes_from_its_json_log(tmp_path: Path) -> None:
-    def status(node: str | None, text: str, elapsed: float) -> str:
-        data: dict[str, Any] = {"status": text, "elapsed": elapsed}
-        if node:
-            data["node_info"] = {"unique_id": node}
-        return json.dumps({"info": {"name": "SQLQueryStatus"}, "data": data})
-
-    log = tmp_path / "dbt.log"
-    lines = [
-        status(None, "SELECT 3", 0.5),
-        status("model.opsmart.feature_daily", "INSERT 0 10", 2.0),
-        status("model.opsmart.feature_daily", "CREATE INDEX", 0.25),
-        status("model.opsmart.stg_ops__events", "CREATE VIEW", 0.1),
-        json.dumps({"info": {"name": "NodeStart"}, "data": {}}),
-    ]
-    log.write_text("\n".join(lines) + "\n")
-    total, marts = bench.parse_dbt_log(log)
-    assert total == pytest.approx(2.85)
-    assert marts == {"feature_daily": {"sql_s": 2.25, "statements": {"INSERT": 2.0, "CREATE INDEX": 0.25}}}
+    # the same run as M, with ten times the events: S and M side by side
+    load = {**result["load"], "events": result["load"]["events"] * 10}
+    (results / "M.json").write_text(json.dumps({**result, "scale": "M", "load": load}))
+    assert report.rewrite(results, markdown) == 0
+    text = markdown.read_text()
+    assert "needs S and M" not in text and "M not run yet" not in text
+    assert "| fixed_new_rows | all marts |" in text and "L (estimated)" in text

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import NoReturn
 
 from opsmart import interrupts
@@ -77,9 +78,15 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from opsmart import bench
+    from opsmart.bench import runner
 
-    return bench.run(scale=args.scale, out=args.out, markdown=args.markdown)
+    return runner.run(scale=args.scale, out=args.out, markdown=args.markdown)
+
+
+def _bench_report(args: argparse.Namespace) -> int:
+    from opsmart.bench import report
+
+    return report.rewrite(Path(args.results) if args.results else None)
 
 
 def _backup(args: argparse.Namespace) -> int:
@@ -162,6 +169,7 @@ class _Parser(argparse.ArgumentParser):
 
 def parser() -> argparse.ArgumentParser:
     from opsmart import build, generate, load
+    from opsmart.bench import plans
 
     p = _Parser(prog="opsmart", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -213,14 +221,20 @@ def parser() -> argparse.ArgumentParser:
     dm.set_defaults(func=_demo)
 
     bn = sub.add_parser("bench", help="benchmark the marts against hand-written SQL")
-    bn.add_argument("--scale", choices=["tiny", "S", "M", "L"], default="S")
+    bn.add_argument("--scale", choices=list(plans.PLANS), default="S")
     bn.add_argument("--out", metavar="FILE.json", help="JSON output (default bench/results/SCALE.json)")
     bn.add_argument(
         "--markdown",
         action="store_true",
-        help="also rewrite BENCHMARKS.md from the JSON files (alone: python -m opsmart.bench report)",
+        help="also rewrite BENCHMARKS.md from the JSON files (alone: opsmart bench report)",
     )
     bn.set_defaults(func=_bench)
+    bn_sub = bn.add_subparsers(dest="bench_command", metavar="[report]")
+    br = bn_sub.add_parser(
+        "report", help="rewrite BENCHMARKS.md from bench/results/ (S, M, L; S and M side by side)"
+    )
+    br.add_argument("results", nargs="?", metavar="RESULTS_DIR", help="default bench/results")
+    br.set_defaults(func=_bench_report)
 
     bk = sub.add_parser("backup", help="dump the database to FILE (pg_dump custom format)")
     bk.add_argument("file", metavar="FILE")

@@ -1,0 +1,331 @@
+"""One whole bench run on a fresh database: load, full refresh, incremental changes, queries, tracking."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from opsmart import bootstrap, build, connection, files
+from opsmart.bench import (
+    DATABASE,
+    SCHEMA_VERSION,
+    baselines,
+    folder,
+    machine,
+    plans,
+    queries,
+    report,
+    targets,
+    tracking,
+)
+from opsmart.bench import scenarios as changes
+from opsmart.bench.dbt_timing import DbtRun, DbtTimer
+from opsmart.errors import UserError
+from opsmart.progress import steps as progress_steps
+
+# The bench builds into its own database, so its marts sit in the default schema
+# whatever OPSMART_MART_SCHEMA says (the analyst questions name it).
+MART_SCHEMA = connection.DEFAULT_MART_SCHEMA
+MARTS = build.MARTS
+
+
+class Context:
+    """What every phase needs: the database, dbt timed in a private target folder, the plan."""
+
+    def __init__(self, url: str, scale: str, target: Path, step: Callable[[str], None]) -> None:
+        self.url = url
+        self.scale = scale
+        self.plan = plans.plan(scale)
+        self.step = step
+        self.dbt = DbtTimer(url, build.build_url(url), MART_SCHEMA, target)
+
+    def connect(self, **kwargs: Any) -> psycopg.Connection:
+        return connection.connect(self.url, application_name="opsmart-bench", **kwargs)
+
+
+def fresh_database(server_url: str, name: str) -> str:
+    """Drop and create database ``name`` on the server of ``server_url``, bootstrapped; its URL."""
+    if connection.conninfo_to_dict(server_url).get("dbname") == name:
+        raise UserError(f"the bench creates database {name}: point OPSMART_DATABASE_URL at another database")
+    drop_database(server_url, name)
+    with connection.connect(server_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    url = connection.with_database(server_url, name)
+    bootstrap.apply(url, quiet=True)
+    return url
+
+
+def drop_database(server_url: str, name: str) -> None:
+    with connection.connect(server_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+
+
+def _load(ctx: Context, seed: int) -> dict[str, Any]:
+    from opsmart import generate
+
+    scale = plans.data_scale(ctx.scale)
+    started = time.perf_counter()
+    counts = generate.generate(ctx.url, scale, seed=seed, progress=False)
+    seconds = time.perf_counter() - started
+    rows = sum(counts.values())
+    # Statistics and hint bits set now, so no measured phase pays for them (or autovacuum's).
+    with ctx.connect(autocommit=True) as conn:
+        conn.execute("vacuum (analyze)")
+        size = conn.execute("select pg_database_size(current_database())").fetchone()[0]
+    return {
+        "seconds": seconds,
+        "rows": rows,
+        "rows_per_s": rows / seconds,
+        "events": counts.get("ops.event", 0),
+        "events_per_s": counts.get("ops.event", 0) / seconds,
+        "database_bytes": size,
+        "tables": counts,
+        "scale": {
+            k: getattr(scale, k) for k in ("organizations", "users", "days", "events_per_day", "runs_per_day")
+        },
+    }
+
+
+def _mart_counts(conn: psycopg.Connection) -> dict[str, int]:
+    return {
+        mart: conn.execute(
+            sql.SQL("select count(*) from {}").format(sql.Identifier(MART_SCHEMA, mart))
+        ).fetchone()[0]
+        for mart in MARTS
+    }
+
+
+def _full_refresh(ctx: Context, baseline_dir: Path | None) -> dict[str, Any]:
+    """Best of N rounds of the dbt full refresh and of the baselines (alternating which goes first)."""
+    runs: list[DbtRun] = []
+    rounds: list[dict[str, dict[str, Any]]] = []
+    order: tuple[str, ...] = ()
+    for n in range(ctx.plan.full_refresh_rounds):
+        order = ("baseline", "dbt") if n % 2 == 0 else ("dbt", "baseline")
+        for what in order:
+            ctx.step(
+                f"full refresh, round {n + 1}: {'hand-written baselines' if what == 'baseline' else 'dbt'}"
+            )
+            if what == "dbt":
+                runs.append(ctx.dbt.run("run", "--full-refresh", "--select", "marts", sample_memory=True))
+            else:
+                rounds.append(baselines.run(ctx.url, MART_SCHEMA, baseline_dir))
+    # the equality verdict is the last round's, taken after the last full refresh
+    last = baselines.run(ctx.url, MART_SCHEMA, baseline_dir) if order[-1] == "dbt" else rounds[-1]
+    with ctx.connect(autocommit=True) as conn:
+        counts = _mart_counts(conn)
+    best = min(runs, key=lambda r: r.sql_s)
+    marts: dict[str, Any] = {}
+    for mart in MARTS:
+        fastest = min((r.marts.get(mart, {"sql_s": math.inf}) for r in runs), key=lambda m: m["sql_s"])
+        timed = [r[mart]["seconds"] for r in rounds if r[mart]["seconds"] is not None]
+        base_s = min(timed) if timed else None
+        counted = last[mart]["counted"]
+        marts[mart] = {
+            "sql_s": fastest["sql_s"],
+            "statements": fastest.get("statements", {}),
+            "rows": counts[mart],
+            "baseline_s": base_s,
+            "baseline_counted": counted,
+            "baseline_note": last[mart]["note"],
+            "baseline_file": last[mart]["file"],
+            "ratio_to_baseline": (fastest["sql_s"] / base_s) if counted and base_s else None,
+        }
+    counted_marts = [m for m in MARTS if marts[m]["baseline_counted"]]
+    return {
+        "rounds": len(runs),
+        "wall_s": min(r.wall_s for r in runs),
+        "sql_s": best.sql_s,
+        "dbt_overhead_s": max(best.wall_s - best.sql_s, 0.0),
+        "marts": marts,
+        "baseline_total_s": sum(marts[m]["baseline_s"] for m in counted_marts) if counted_marts else None,
+        "mart_total_s": sum(marts[m]["sql_s"] for m in MARTS),
+        "peak_memory": dict(ctx.dbt.peak_memory),
+    }
+
+
+def _wait_for_stats(conn: psycopg.Connection) -> None:
+    """Let backends that wrote (dbt's) exit, so their table statistics are flushed, then re-read them."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        others = conn.execute(
+            """
+            select count(*) from pg_stat_activity
+            where datname = current_database() and pid <> pg_backend_pid() and backend_type = 'client backend'
+            """
+        ).fetchone()[0]
+        if others == 0:
+            break
+        time.sleep(0.05)
+    conn.execute("select pg_stat_clear_snapshot()")
+
+
+def _table_writes(conn: psycopg.Connection) -> dict[str, tuple[int, int]]:
+    _wait_for_stats(conn)
+    rows = conn.execute(
+        "select relname, n_tup_ins, n_tup_del from pg_stat_user_tables"
+        " where schemaname = %s and relname = any(%s)",
+        [MART_SCHEMA, list(MARTS)],
+    ).fetchall()
+    return {name: (ins, dele) for name, ins, dele in rows}
+
+
+def _incremental(ctx: Context, scenario: changes.Scenario, full: dict[str, Any]) -> dict[str, Any]:
+    """Apply one change (its own transaction), then one incremental dbt run; what that run did."""
+    ctx.step(f"incremental: {scenario.title}")
+    with ctx.connect(autocommit=True) as conn:
+        before = _table_writes(conn)
+    started = time.perf_counter()
+    change = scenario.apply(ctx.url, dt.datetime.now(dt.UTC))
+    change_s = time.perf_counter() - started
+    dbt_run = ctx.dbt.run("run", "--select", "marts")
+    with ctx.connect(autocommit=True) as conn:
+        after = _table_writes(conn)
+        counts = _mart_counts(conn)
+        state = {
+            model: (buckets, groups)
+            for model, buckets, groups in conn.execute(
+                "select model, buckets_rebuilt, groups_rebuilt from ops.mart_build_state"
+                " where target_schema = %s",
+                [MART_SCHEMA],
+            ).fetchall()
+        }
+    marts: dict[str, Any] = {}
+    for mart in MARTS:
+        ins = after.get(mart, (0, 0))[0] - before.get(mart, (0, 0))[0]
+        dele = after.get(mart, (0, 0))[1] - before.get(mart, (0, 0))[1]
+        sql_s = dbt_run.marts.get(mart, {}).get("sql_s", 0.0)
+        full_s = full["marts"][mart]["sql_s"]
+        buckets, groups = state.get(mart, (None, None))
+        marts[mart] = {
+            "sql_s": sql_s,
+            "statements": dbt_run.marts.get(mart, {}).get("statements", {}),
+            "rows_inserted": ins,
+            "rows_deleted": dele,
+            "mart_rows": counts[mart],
+            "rewritten_share": ins / counts[mart] if counts[mart] else 0.0,
+            "buckets_rebuilt": buckets,
+            "groups_rebuilt": groups,
+            "ratio_to_full_refresh": sql_s / full_s if full_s else None,
+        }
+    marts_sql = sum(m["sql_s"] for m in marts.values())
+    return {
+        "title": scenario.title,
+        "fixed_size": scenario.fixed_size,
+        "change": change,
+        "change_s": change_s,
+        **dbt_run.as_dict(),
+        "marts": marts,
+        "marts_sql_s": marts_sql,
+        "ratio_to_full_refresh": marts_sql / full["mart_total_s"] if full["mart_total_s"] else None,
+        "rows_rewritten": sum(m["rows_inserted"] for m in marts.values()),
+    }
+
+
+def measure(
+    scale: str = "S",
+    *,
+    server_url: str | None = None,
+    database: str = DATABASE,
+    baseline_dir: Path | None = None,
+    queries_dir: Path | None = None,
+    seed: int = 42,
+    fraction: float = 0.01,
+    progress: bool = True,
+    keep: bool = True,
+) -> dict[str, Any]:
+    """Run every measurement on a fresh database ``database``; returns the result document."""
+    plan = plans.plan(scale)
+    began = time.perf_counter()
+    started_at = dt.datetime.now(dt.UTC)
+    server_url = server_url or connection.database_url()
+    scenario_list = changes.scenarios(fraction)
+    total = 5 + 2 * plan.full_refresh_rounds + len(scenario_list) + len(queries.load_catalog(queries_dir))
+    target = connection.home_dir() / "bench" / f"target-{database}"
+    with progress_steps(progress, total, label="bench") as step:
+        step("fresh database and bootstrap")
+        url = fresh_database(server_url, database)
+        try:
+            ctx = Context(url, scale, target, step)
+            result: dict[str, Any] = {
+                "schema_version": SCHEMA_VERSION,
+                "scale": scale,
+                "started_at": started_at.isoformat(timespec="seconds"),
+                "database": database,
+                "machine": machine.machine(url),
+                "commit": machine.commit(),
+                "method": {
+                    "sql_time": "sum of dbt's SQLQueryStatus events (JSON debug log) per node;"
+                    " dbt runs with --threads 1",
+                    "rows_rewritten": "pg_stat_user_tables n_tup_ins/n_tup_del deltas of the mart tables",
+                    "full_refresh": f"best of {plan.full_refresh_rounds} rounds, baselines likewise",
+                    "peak_memory": "RSS of the dbt process tree and of the database's backends,"
+                    " sampled every 0.1 s",
+                    "percentiles": "interpolated between the nearest ranks (percentile_cont)",
+                },
+            }
+            step(f"load: generate {scale}")
+            result["load"] = _load(ctx, seed)
+            step("dbt: staging views")
+            ctx.dbt.run("run", "--select", "staging", "intermediate")
+            full = _full_refresh(ctx, baseline_dir)
+            result["full_refresh"] = full
+            step("dbt build with tests (for context)")
+            result["build_with_tests"] = ctx.dbt.run("build", "--select", "marts").as_dict()
+            result["incremental"] = {s.key: _incremental(ctx, s, full) for s in scenario_list}
+            result["dbt_overhead_s"] = result["incremental"]["no_change"]["dbt_overhead_s"]
+            step("exactness: marts vs baselines after the incremental runs")
+            after = baselines.run(url, MART_SCHEMA, baseline_dir)
+            result["exact_after_incrementals"] = {m: after[m]["counted"] for m in MARTS}
+            result["queries"] = queries.run_catalog(
+                url,
+                queries_dir,
+                mart_runs=plan.mart_query_runs,
+                ops_runs=plan.ops_query_runs,
+                budget_s=plan.query_budget_s,
+                step=step,
+            )
+            step("change tracking: insert throughput with and without")
+            result["change_tracking"] = tracking.cost(
+                url,
+                batch_rows=plan.tracking_batch_rows,
+                single_rows=plan.tracking_single_rows,
+                rounds=plan.tracking_rounds,
+            )
+            result["peak_memory"] = full["peak_memory"]
+            result["targets"] = targets.evaluate(result)
+            result["duration_s"] = time.perf_counter() - began
+            result["machine"]["load_average_at_end"] = machine.load_average()
+        finally:
+            if not keep:
+                drop_database(server_url, database)
+    return result
+
+
+def run(
+    scale: str = "S",
+    out: str | Path | None = None,
+    *,
+    markdown: bool = False,
+    **options: Any,
+) -> int:
+    """``opsmart bench``: measure, print the tables, write the JSON (default bench/results/<scale>.json)."""
+    plans.plan(scale)
+    # checked before the minutes of measuring, not after
+    path = files.check_output(out or folder() / "results" / f"{scale}.json", "results", make_folders=True)
+    result = measure(scale, **options)
+    with files.written_whole(path) as partial:
+        partial.write_text(json.dumps(result, indent=2, default=str) + "\n")
+    report.print_result(result)
+    print(f"results: {path}")
+    if markdown:
+        report.rewrite(path.parent)
+    return 0
