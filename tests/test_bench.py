@@ -6,6 +6,7 @@ test_bench_units.py.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 import uuid
@@ -103,15 +104,48 @@ def test_json_has_every_figure(bench_run: tuple[dict[str, Any], str]) -> None:
         assert word in names
 
 
+NEW_QUESTIONS = ("feature_week_over_week", "worst_orgs_by_judge_this_month", "query_p95_trend_7_days")
+
+
 def test_every_catalog_query_returns_rows_and_agrees_with_ops(bench_run: tuple[dict[str, Any], str]) -> None:
     result, _ = bench_run
     asked = result["queries"]["queries"]
     catalog = {q.name for q in queries.load_catalog()}
-    assert set(asked) == catalog
+    assert set(asked) == catalog and set(NEW_QUESTIONS) <= catalog
+    started = dt.datetime.fromisoformat(result["started_at"])
     for name, q in asked.items():
-        assert q["rows"] > 0, name
+        # a month-to-date question has nothing to rank in the first hour of a month
+        if not (name == "worst_orgs_by_judge_this_month" and started.day == 1 and started.hour == 0):
+            assert q["rows"] > 0, name
         assert q["answers_match"], name
         assert _positive(q["mart"]["p95_ms"]) and _positive(q["ops"]["p50_ms"]), name
+
+
+def test_the_new_questions_answer_what_they_ask(bench_run: tuple[dict[str, Any], str]) -> None:
+    """Spot checks of the three questions against ops, beyond mart and ops agreeing."""
+    _, url = bench_run
+    with connection.connect(url, autocommit=True) as conn:
+        params = queries.parameters(conn)
+        catalog = {q.name: q for q in queries.load_catalog()}
+        weeks = conn.execute(catalog["feature_week_over_week"].mart_sql, params).fetchall()
+        events = conn.execute(
+            "select count(*) from ops.event"
+            " where occurred_at >= %(prior_week_start)s::timestamp at time zone 'UTC'"
+            " and occurred_at < %(today)s::timestamp at time zone 'UTC'",
+            params,
+        ).fetchone()[0]
+        assert sum(this + last for _, this, last, _, _ in weeks) == events
+        assert all(delta == this - last for _, this, last, delta, _ in weeks)
+
+        worst = conn.execute(catalog["worst_orgs_by_judge_this_month"].mart_sql, params).fetchall()
+        assert len(worst) <= 10
+        assert [mean for _, _, mean in worst] == sorted(mean for _, _, mean in worst)
+
+        trend = conn.execute(catalog["query_p95_trend_7_days"].mart_sql, params).fetchall()
+        assert all(median <= worst for _, _, _, median, worst in trend)
+        assert {day for _, day, _, _, _ in trend} <= {
+            params["since_7d"] + dt.timedelta(days=d) for d in range(7)
+        }
 
 
 def test_a_baseline_that_differs_from_its_mart_is_not_counted(
