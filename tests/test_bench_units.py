@@ -357,3 +357,9 @@ def test_bench_report_is_a_subcommand_and_every_plan_a_scale() -> None:
     assert args.func is cli._bench_report and args.results == "some/dir"
     args = cli.parser().parse_args(["bench", "--scale", "demo", "--markdown"])
     assert args.func is cli._bench and args.scale == "demo" and args.markdown
+
+
+def test_the_console_shows_the_same_change_at_s_and_m(capsys: pytest.CaptureFixture[str]) -> None:
+    report.print_scaling(fake_result("S", events=1_000_000), fake_result("M", events=10_000_000, grow=10.0))
+    out = capsys.readouterr().out
+    assert "the same change at S and at M" in out and "fixed_updates" in out and "scale targets" in out

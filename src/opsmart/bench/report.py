@@ -21,19 +21,33 @@ SCALES = ("S", "M", "L")
 SCALING = "scaling"
 
 
-def print_result(result: dict[str, Any]) -> None:
+def _print(tables_to_print: list[tuple[str, tables.Rows]]) -> None:
     from rich.console import Console
     from rich.table import Table
 
     console = Console(width=None if sys.stdout.isatty() else 160)
-    for title, rows_of in tables.TABLES:
-        headers, rows = rows_of(result)
-        table = Table(title=f"{title} ({result['scale']})")
+    for title, (headers, rows) in tables_to_print:
+        table = Table(title=title)
         for h in headers:
             table.add_column(h)
         for row in rows:
             table.add_row(*row)
         console.print(table)
+
+
+def print_result(result: dict[str, Any]) -> None:
+    """One run's tables on the console."""
+    _print([(f"{title} ({result['scale']})", rows_of(result)) for title, rows_of in tables.TABLES])
+
+
+def print_scaling(s: dict[str, Any], m: dict[str, Any]) -> None:
+    """The fixed-size changes at S and M, and the scale goal, on the console."""
+    _print(
+        [
+            ("the same change at S and at M", scaling.fixed_rows(s, m)),
+            ("scale targets", tables.target_rows(scaling.evaluate(s, m))),
+        ]
+    )
 
 
 def markdown_table(rows: tables.Rows) -> str:

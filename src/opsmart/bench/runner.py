@@ -7,6 +7,7 @@ import json
 import math
 import time
 from collections.abc import Callable
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -326,6 +327,10 @@ def run(
         partial.write_text(json.dumps(result, indent=2, default=str) + "\n")
     report.print_result(result)
     print(f"results: {path}")
+    beside = path.with_name("S.json")
+    if scale == "M" and beside.is_file():
+        with suppress(ValueError, KeyError, TypeError):  # an S run the report cannot read: no comparison
+            report.print_scaling(json.loads(beside.read_text()), result)
     if markdown:
         report.rewrite(path.parent)
     return 0
