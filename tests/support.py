@@ -122,8 +122,8 @@ def build_marts(url: str, *, full_refresh: bool = False, schema: str = "mart") -
     return dbt_ok(url, *args, schema=schema)
 
 
-def mart_digest(url: str, schema: str, mart: str) -> str:
-    """The digest of a mart's rows (``opsmart.digest``): equal digests, equal rows."""
+def mart_digest(url: str, schema: str, mart: str) -> digest.TableDigest:
+    """Row count and digest of a mart's rows (``opsmart.digest``): equal digests, equal rows."""
     return digest.mart_digests(url, schema, [mart])[mart]
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
+from typing import NamedTuple
 
 import psycopg
 from psycopg import sql
@@ -53,13 +54,21 @@ def _prepare(conn: psycopg.Connection) -> None:
     conn.execute("set intervalstyle = 'postgres'")
 
 
-def _table_digest(conn: psycopg.Connection, schema: str, table: str) -> str:
+class TableDigest(NamedTuple):
+    """A table's row count and content digest."""
+
+    rows: int
+    digest: str
+
+
+def _table_digest(conn: psycopg.Connection, schema: str, table: str) -> TableDigest:
     ident = sql.Identifier(schema, table)
     columns = [c for (c,) in conn.execute(_COLUMNS, [ident.as_string(conn), list(TRANSACTION_COLUMNS)])]
     row = conn.execute(
         sql.SQL(_TABLE_DIGEST).format(sql.SQL(", ").join(map(sql.Identifier, columns)), ident)
     ).fetchone()
-    return hashlib.sha256(repr(row).encode()).hexdigest()
+    assert row is not None
+    return TableDigest(row[0], hashlib.sha256(repr(row).encode()).hexdigest())
 
 
 def digest(url: str, schemas: Iterable[str] = ("core", "ops"), exclude: Iterable[str] = ()) -> dict[str, str]:
@@ -75,21 +84,23 @@ def digest(url: str, schemas: Iterable[str] = ("core", "ops"), exclude: Iterable
         for schema, table in conn.execute(_TABLES, [list(schemas)]).fetchall():
             name = f"{schema}.{table}"
             if name not in skip:
-                result[name] = _table_digest(conn, schema, table)
+                result[name] = _table_digest(conn, schema, table).digest
         conn.rollback()
     overall = hashlib.sha256("".join(f"{k}={v}\n" for k, v in sorted(result.items())).encode())
     result[OVERALL] = overall.hexdigest()
     return result
 
 
-def mart_digests(url: str, schema: str | None = None, marts: Iterable[str] | None = None) -> dict[str, str]:
-    """``{mart: hex digest}`` of the marts (default: all) that exist in ``schema`` (default: the mart schema).
+def mart_digests(
+    url: str, schema: str | None = None, marts: Iterable[str] | None = None
+) -> dict[str, TableDigest]:
+    """``{mart: (rows, digest)}`` of the marts (default: all) in ``schema`` (default: the mart schema).
 
     Two schemas hold the same rows in a mart exactly when its digests are equal; a
     mart missing from a schema has no entry.
     """
     schema = schema or connection.mart_schema()
-    result: dict[str, str] = {}
+    result: dict[str, TableDigest] = {}
     with connection.connect(url) as conn:
         _prepare(conn)
         for mart in build.MARTS if marts is None else marts:

@@ -71,7 +71,7 @@ class Report:
     phases: list[Phase]
     events_expected: int
     events_found: int
-    differing_marts: dict[str, tuple[str, str]]
+    differing_marts: dict[str, tuple[digest.TableDigest | None, digest.TableDigest | None]]
     final_build_ok: bool
 
     @property
@@ -262,7 +262,7 @@ def measure(
     )
     incremental, rebuilt = digest.mart_digests(url), digest.mart_digests(url, FULL_SCHEMA)
     differing = {
-        name: (incremental.get(name, ""), rebuilt.get(name, ""))
+        name: (incremental.get(name), rebuilt.get(name))
         for name in set(incremental) | set(rebuilt)
         if incremental.get(name) != rebuilt.get(name)
     }
