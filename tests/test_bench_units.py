@@ -22,14 +22,18 @@ QUERY_NAMES = ("metric_hourly_90_days", "org_last_30_days")
 
 
 def fake_result(scale: str, *, events: int, grow: float = 1.0, fixed_grow: float = 1.0) -> dict[str, Any]:
-    """A complete result document with made-up figures: data-bound costs times ``grow``."""
-    marts = build.MARTS
+    """A complete result document with made-up figures: data-bound costs times ``grow``.
 
-    def incremental(sql_s: float) -> dict[str, Any]:
+    Times are per mart (a full refresh 2 s each at S), so totals follow the mart count.
+    """
+    marts = build.MARTS
+    n = len(marts)
+
+    def incremental(mart_s: float) -> dict[str, Any]:
         per_mart = {
             m: {
-                "sql_s": sql_s / len(marts),
-                "ratio_to_full_refresh": sql_s / len(marts) / (2.0 * grow),
+                "sql_s": mart_s,
+                "ratio_to_full_refresh": mart_s / (2.0 * grow),
                 "rows_inserted": 100,
                 "rows_deleted": 90,
                 "rewritten_share": 0.01,
@@ -40,11 +44,11 @@ def fake_result(scale: str, *, events: int, grow: float = 1.0, fixed_grow: float
         }
         return {
             "marts": per_mart,
-            "marts_sql_s": sql_s,
-            "ratio_to_full_refresh": sql_s / (8.0 * grow),
-            "rows_rewritten": 100 * len(marts),
-            "wall_s": sql_s + 5,
-            "sql_s": sql_s,
+            "marts_sql_s": mart_s * n,
+            "ratio_to_full_refresh": mart_s / (2.0 * grow),
+            "rows_rewritten": 100 * n,
+            "wall_s": mart_s * n + 5,
+            "sql_s": mart_s * n,
             "dbt_overhead_s": 5.0,
         }
 
@@ -84,21 +88,21 @@ def fake_result(scale: str, *, events: int, grow: float = 1.0, fixed_grow: float
                 }
                 for m in marts
             },
-            "mart_total_s": 8.0 * grow,
-            "baseline_total_s": 6.4 * grow,
-            "wall_s": 13.0 * grow,
-            "sql_s": 8.1 * grow,
+            "mart_total_s": 2.0 * grow * n,
+            "baseline_total_s": 1.6 * grow * n,
+            "wall_s": 2.0 * grow * n + 5,
+            "sql_s": 2.0 * grow * n + 0.1,
             "dbt_overhead_s": 4.9,
         },
         "build_with_tests": {"sql_s": 3.0 * grow, "wall_s": 9.0 * grow},
         "incremental": {
-            "new_rows_1pct": incremental(4.0 * grow),
-            "update_runs_1pct": incremental(0.3 * grow),
-            "update_runs_scattered_1pct": incremental(2.0 * grow),
-            "purge_user": incremental(0.2),
-            "fixed_new_rows": incremental(0.4 * fixed_grow),
-            "fixed_updates": incremental(0.1 * fixed_grow),
-            "no_change": incremental(0.2),
+            "new_rows_1pct": incremental(1.0 * grow),
+            "update_runs_1pct": incremental(0.075 * grow),
+            "update_runs_scattered_1pct": incremental(0.5 * grow),
+            "purge_user": incremental(0.05),
+            "fixed_new_rows": incremental(0.1 * fixed_grow),
+            "fixed_updates": incremental(0.025 * fixed_grow),
+            "no_change": incremental(0.05),
         },
         "change_tracking": {
             "table": "ops.event",
@@ -205,7 +209,7 @@ def test_targets_say_met_missed_by_how_much_or_not_measured() -> None:
     assert found["M generated in under 2 minutes"]["met"] is None  # measured at S
     assert found["peak memory of a full refresh under 2 GB (MB, at M)"]["met"] is True
     purge = found["incremental after purging one user ≤ 5% of the full refresh (at M)"]
-    assert purge["met"] is True and purge["value"] == pytest.approx(0.2 / 8)
+    assert purge["met"] is True and purge["value"] == pytest.approx(0.05 / 2.0)
     slower = targets.target("speed-up ≥ 100×", 100.0, 25.0, higher_is_better=True)
     assert slower["met"] is False and slower["missed_by_factor"] == pytest.approx(4.0)
 
@@ -263,7 +267,9 @@ def test_side_by_side_reads_older_results_without_the_fixed_changes() -> None:
     text = report.render_scaling(s, m)
     assert "not measured in both runs" in text
     assert "| database size after load | – | – |" in text
-    assert "| full refresh: all marts | 8.00 s | 80.00 s | 10.00× | 1.00 |" in text
+    n = len(build.MARTS)
+    s_time, m_time = tables.seconds(2.0 * n), tables.seconds(20.0 * n)
+    assert f"| full refresh: all marts | {s_time} | {m_time} | 10.00× | 1.00 |" in text
 
 
 # --- rendering -----------------------------------------------------------------------------------
@@ -291,7 +297,8 @@ def test_side_by_side_shows_s_m_their_ratio_and_l() -> None:
     # grows with the data (k = 1): L is ten times M
     assert "| load (generate) | 20.00 s | 200.00 s | 10.00× | 1.00 | 2000.00 s |" in text
     # the fixed change does not grow (k = 0): L as M
-    assert "| incremental: fixed_updates | 100 ms | 100 ms | 1.00× | 0.00 | 100 ms |" in text
+    fixed = tables.seconds(0.025 * len(build.MARTS))
+    assert f"| incremental: fixed_updates | {fixed} | {fixed} | 1.00× | 0.00 | {fixed} |" in text
     m["commit"]["sha"] = "fedcba9876543210"
     assert "different commits" in report.render_scaling(s, m)
 
