@@ -20,10 +20,10 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from opsmart import connection, interrupts, logins
+from opsmart import connection, interrupts, logins, marts
 from opsmart.errors import UserError
 
-MARTS = ("metric_timeseries", "feature_daily", "analysis_daily", "performance_dashboard")
+MARTS = marts.NAMES
 # A backfill recomputes every bucket of its range (hours for some marts) in one
 # transaction per mart: ten years is 87,840 hours. A full refresh does more.
 MAX_BACKFILL_DAYS = 3_660
