@@ -28,7 +28,8 @@ MARTS: tuple[Mart, ...] = (
     Mart("performance_dashboard", "ts_bucket", "hour", has_organization=False),
 )
 NAMES: tuple[str, ...] = tuple(m.name for m in MARTS)
-VIEWS: tuple[str, ...] = ("performance_last_hour",)
+# Relations in the mart schema that are not incremental marts: rebuilt whole each build.
+OTHER_RELATIONS: tuple[str, ...] = ("performance_last_hour", "build_history")
 
 
 def get(name: str) -> Mart:
