@@ -13,7 +13,8 @@ pytestmark = pytest.mark.every_server
 def _runs(url: str) -> list[tuple]:
     with psycopg.connect(url) as conn:
         return conn.execute(
-            "select command, status, target_schema, login, nodes, errors from ops.build_run order by started_at"
+            "select command, status, target_schema, login, nodes, errors from ops.build_run"
+            " order by started_at"
         ).fetchall()
 
 
@@ -22,7 +23,8 @@ def test_opsmart_build_and_plain_dbt_record_every_invocation_node_by_node(loaded
     with psycopg.connect(loaded_url) as conn:
         org = conn.execute("select id from ops.organization order by id limit 1").fetchone()[0]
         conn.execute(
-            "insert into ops.event (organization_id, source, feature_key, occurred_at) values (%s, 'api', 'history', %s)",
+            "insert into ops.event (organization_id, source, feature_key, occurred_at)"
+            " values (%s, 'api', 'history', %s)",
             [org, ANCHOR],
         )
     assert run_cli(loaded_url, "build").returncode == 0
