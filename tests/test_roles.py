@@ -26,6 +26,7 @@ BOOKKEEPING = {
 }
 MART_SOURCES = {
     "ops.organization",
+    "ops.organization_user",
     "ops.event",
     "ops.analysis_run",
     "ops.analysis_metric",

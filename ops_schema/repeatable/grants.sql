@@ -33,7 +33,7 @@ declare
     ];
     -- what the marts read (and dbt's source tests)
     mart_sources constant text[] := array[
-        'ops.organization', 'ops.event', 'ops.analysis_run', 'ops.analysis_metric', 'ops.judge_criterion',
+        'ops.organization', 'ops.organization_user', 'ops.event', 'ops.analysis_run', 'ops.analysis_metric', 'ops.judge_criterion',
         'ops.judge_score', 'ops.workflow_run', 'ops.evaluation_metric', 'ops.chat_session', 'ops.message',
         'ops.query_performance_log'
     ];

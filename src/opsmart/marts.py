@@ -29,7 +29,7 @@ MARTS: tuple[Mart, ...] = (
 )
 NAMES: tuple[str, ...] = tuple(m.name for m in MARTS)
 # Relations in the mart schema that are not incremental marts: rebuilt whole each build.
-OTHER_RELATIONS: tuple[str, ...] = ("performance_last_hour", "build_history")
+OTHER_RELATIONS: tuple[str, ...] = ("performance_last_hour", "build_history", "organizations")
 
 
 def get(name: str) -> Mart:
