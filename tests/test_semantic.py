@@ -12,6 +12,7 @@ import csv
 import json
 import math
 import os
+import shlex
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -223,3 +224,21 @@ def test_saved_queries_run(loaded_url: str, analyst_url: str, tmp_path: Path) ->
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
         with out.open() as f:
             assert len(list(csv.DictReader(f))) > 0, name
+
+
+def readme_mf_commands() -> list[list[str]]:
+    """The README's `opsmart mf` examples, each as its arguments."""
+    text = (REPO / "README.md").read_text().replace("\\\n", " ")
+    return [shlex.split(line)[2:] for line in text.splitlines() if line.startswith(".venv/bin/opsmart mf ")]
+
+
+def test_the_readme_mf_examples_answer(loaded_url: str, analyst_url: str) -> None:
+    commands = readme_mf_commands()
+    assert len(commands) >= 3
+    for args in commands:
+        result = mf(loaded_url, analyst_url, *args)
+        assert result.returncode == 0, (args, result.stdout[-2000:], result.stderr[-2000:])
+        lines = [line for line in result.stdout.splitlines() if line.strip()]
+        # mf's table: a header, a rule of dashes, then at least one row
+        rule = next(i for i, line in enumerate(lines) if set(line.strip()) <= set("- "))
+        assert len(lines) > rule + 1, result.stdout[-2000:]
