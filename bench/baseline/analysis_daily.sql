@@ -38,9 +38,9 @@ select
         order by extract(epoch from r.finished_at - r.started_at)::double precision
     ) as p95_duration_s,
     sum(m.overall_sum) as overall_score_sum,
-    coalesce(sum(m.overall_count), 0) as overall_score_count,
+    coalesce(sum(m.overall_count), 0)::bigint as overall_score_count,
     sum(j.judge_sum) as judge_score_sum,
-    coalesce(sum(j.judge_count), 0) as judge_score_count
+    coalesce(sum(j.judge_count), 0)::bigint as judge_score_count
 from ops.analysis_run as r
 left join metric_sums as m on r.id = m.analysis_run_id
 left join judge_sums as j on r.id = j.analysis_run_id
