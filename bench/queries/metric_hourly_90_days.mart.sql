@@ -1,9 +1,9 @@
 -- One metric's hourly series over 90 days (analysis overall_score, all organizations).
+-- mart.metric_hourly holds each hour already summed over every organization: one row an hour.
 select
     ts_bucket,
-    sum(sample_count) as samples,
-    round(sum(value_sum) / sum(sample_count), 6) as mean
-from mart.metric_timeseries
+    sample_count as samples,
+    value_num as mean
+from mart.metric_hourly
 where metric_key = 'analysis.overall_score' and ts_bucket >= %(since_90d)s
-group by ts_bucket
 order by ts_bucket

@@ -1,9 +1,9 @@
--- Organizations ranked by their mean overall score over the last 30 days (exact rollup of hourly sums).
+-- Organizations ranked by their mean overall score over the last 30 days (exact rollup of daily sums).
 select
     organization_id,
     sum(sample_count) as samples,
     round(sum(value_sum) / sum(sample_count), 6) as mean
-from mart.metric_timeseries
-where metric_key = 'analysis.overall_score' and ts_bucket >= %(since_30d)s::timestamp at time zone 'UTC'
+from mart.metric_daily
+where metric_key = 'analysis.overall_score' and day >= %(since_30d)s
 group by organization_id
 order by mean desc, organization_id asc

@@ -1,14 +1,14 @@
 -- The ten organizations with the lowest mean judge score this month (scores given since the 1st, UTC).
--- The month's mean is exact: hourly sums over hourly counts, not a mean of daily means.
+-- The month's mean is exact: daily sums over daily counts, not a mean of daily means.
 select
     organization_id,
     sum(sample_count) as scores,
     round(sum(value_sum) / sum(sample_count), 6) as mean_score
-from mart.metric_timeseries
+from mart.metric_daily
 where
     starts_with(metric_key, 'judge.')
     and organization_id is not null
-    and ts_bucket >= %(month_start)s::timestamp at time zone 'UTC'
+    and day >= %(month_start)s
 group by organization_id
 order by mean_score asc, organization_id asc
 limit 10
