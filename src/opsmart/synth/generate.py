@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -11,13 +10,12 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from opsmart import connection
+from opsmart import connection, interrupts
 from opsmart.errors import UserError
-from opsmart.synth import load, session, vocabulary
+from opsmart.synth import events, load, session, vocabulary
 from opsmart.synth.scale import Scale, check_seed
 
 EPOCH = date(2000, 1, 1)  # day ordinals count from here; it was a Saturday
-CHUNK_ROWS = 250_000  # rows per chunk of days: big enough to be fast, small enough for a lively bar
 
 
 @dataclass(frozen=True)
@@ -46,7 +44,10 @@ class Pass:
 
 
 def passes(scale: Scale) -> list[Pass]:
-    """What to load, in order, with about how many rows a day."""
+    """What the load's own connection loads, in order, with about how many rows a day.
+
+    The events load beside it, on a connection of their own (synth.events).
+    """
     words = vocabulary.vocabulary()
     runs = scale.runs_per_day
     succeeded = runs * 0.8
@@ -87,7 +88,6 @@ def passes(scale: Scale) -> list[Pass]:
             ),
             shared="synth_workflows",
         ),
-        Pass((Step("ops.event", scale.events_per_day),)),
         Pass((Step("ops.query_performance_log", scale.queries_per_day),)),
         Pass(
             (
@@ -113,13 +113,6 @@ def _utc(moment: datetime) -> datetime:
 
 def _ordinal(moment: datetime) -> int:
     return (moment.date() - EPOCH).days
-
-
-def chunks(first_day: int, last_day: int, rows_per_day: float) -> Iterator[tuple[int, int]]:
-    """Day ranges [d0, d1] of about CHUNK_ROWS rows each."""
-    size = max(1, int(CHUNK_ROWS // max(rows_per_day, 1.0)))
-    for d0 in range(first_day, last_day + 1, size):
-        yield d0, min(last_day, d0 + size - 1)
 
 
 def parameters(conn: psycopg.Connection, scale: Scale, seed: int, anchor: datetime) -> dict[str, Any]:
@@ -170,7 +163,7 @@ def _run_pass(bulk: load.BulkLoad, step_pass: Pass, params: dict[str, Any], adva
             bulk.insert(step.table, step.source, params)
             advance(1)
         return
-    for d0, d1 in chunks(params["first_day"], params["last_day"], step_pass.rows_per_day):
+    for d0, d1 in load.chunks(params["first_day"], params["last_day"], step_pass.rows_per_day):
         chunk = {**params, "d0": d0, "d1": d1}
         if step_pass.shared:
             shared = sql.Identifier(step_pass.shared)
@@ -201,22 +194,48 @@ def generate(
     anchor = _utc(anchor or default_anchor())
     plan = passes(scale)
     began = time.perf_counter()
-    with connection.connect(url) as conn, load.progress(progress) as bar:
-        session.prepare(conn)
-        if conn.execute("select exists (select from ops.organization)").fetchone() == (True,):
-            raise UserError("database already has data; generate into a fresh database or use --mutate")
-        params = parameters(conn, scale, seed, anchor)
-        conn.execute("select ops.ensure_event_partitions(%(start)s::date, %(anchor)s::date)", params)
-        expected = sum(p.rows_per_day * params["ndays"] or len(p.steps) for p in plan)
-        task = bar.add_task("generating", total=expected + 1)
-        bulk = load.BulkLoad(conn)
-        bulk.suspend()
-        for step_pass in plan:
-            bar.update(task, description=step_pass.steps[0].table)
-            _run_pass(bulk, step_pass, params, lambda rows: bar.update(task, advance=rows))
-        for what in bulk.restore():
-            bar.update(task, description=what, completed=expected)
-        bar.update(task, description="committing", completed=expected + 1)
+    loader: events.EventLoader | None = None
+    try:
+        with connection.connect(url) as conn, load.progress(progress) as bar:
+            session.prepare(conn)
+            conn.execute("set local synchronous_commit = off")
+            if conn.execute("select exists (select from ops.organization)").fetchone() == (True,):
+                raise UserError("database already has data; generate into a fresh database or use --mutate")
+            lock = "select pg_try_advisory_lock(hashtext('opsmart.synth.generate'))"
+            if conn.execute(lock).fetchone() != (True,):
+                raise UserError("another opsmart generate is loading this database")
+            params = parameters(conn, scale, seed, anchor)
+            expected = sum(p.rows_per_day * params["ndays"] or len(p.steps) for p in plan)
+            expected += scale.events_per_day * params["ndays"]
+            task = bar.add_task("generating", total=expected + 1)
+            loader = events.EventLoader(
+                url,
+                params["first_day"],
+                params["last_day"],
+                scale.events_per_day,
+                lambda events_conn: parameters(events_conn, scale, seed, anchor),
+                lambda rows: bar.update(task, advance=rows),
+            )
+            loader.stage()
+            bulk = load.BulkLoad(conn)
+            bulk.suspend(sorted({step.table for p in plan for step in p.steps}))
+            loader.start()
+            for step_pass in plan:
+                bar.update(task, description=step_pass.steps[0].table)
+                _run_pass(bulk, step_pass, params, lambda rows: bar.update(task, advance=rows))
+            # what does not wait for the events is done while they load
+            for what in bulk.restore(but=("ops.event",)):
+                bar.update(task, description=what)
+            bar.update(task, description="ops.event")
+            bulk.counts["ops.event"] = loader.finish(conn)
+            for what in bulk.restore():
+                bar.update(task, description=what, completed=expected)
+            bar.update(task, description="committing", completed=expected + 1)
+    except BaseException:
+        if loader is not None:
+            with interrupts.deferred():
+                loader.stop()
+        raise
     counts = bulk.counts
     elapsed = time.perf_counter() - began
     if progress:
