@@ -64,14 +64,20 @@ begin
             -- Serialise partition creation so concurrent callers cannot race.
             perform pg_advisory_xact_lock(hashtext('ops.ensure_event_partitions'));
             if to_regclass(format('ops.%I', part_name)) is null then
-                execute format('create table ops.%I (like ops.event including defaults including constraints)', part_name);
-                -- Rows that landed in the default partition move to their month.
+                -- Rows that landed in the default partition move to their month:
+                -- parked, then inserted again through the parent once the month
+                -- is attached, so that logical replication (which publishes the
+                -- parent) carries a delete and an insert, never a row vanishing.
+                drop table if exists pg_temp.opsmart_parked_events;
                 execute format(
-                    'with moved as (delete from ops.event_default where occurred_at >= %L and occurred_at < %L returning *) '
-                    'insert into ops.%I select * from moved',
-                    month_start, month_end, part_name);
+                    'create temporary table opsmart_parked_events on commit drop as '
+                    'with moved as (delete from ops.event_default where occurred_at >= %L and occurred_at < %L '
+                    'returning *) select * from moved',
+                    month_start, month_end);
+                execute format('create table ops.%I (like ops.event including defaults including constraints)', part_name);
                 execute format('alter table ops.event attach partition ops.%I for values from (%L) to (%L)',
                     part_name, month_start, month_end);
+                insert into ops.event overriding system value select * from pg_temp.opsmart_parked_events;
                 created := created + 1;
             end if;
         end if;

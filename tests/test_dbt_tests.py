@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 from psycopg import sql
-from support import dbt_fails, dbt_ok
+from support import dbt_fails, dbt_ok, run_dbt
 
 from opsmart import connection
 from opsmart.synth import generate
@@ -31,6 +31,7 @@ def loaded_template(server_url: str, template_url: str) -> Iterator[str]:
         )
     url = connection.with_database(server_url, name)
     generate.generate(url, Scale.preset("tiny"), seed=11, anchor=ANCHOR, progress=False)
+    dbt_ok(url, "seed")  # the catalogs some tests read
     dbt_ok(url, "run")
     yield name
     with psycopg.connect(server_url, autocommit=True) as conn:
@@ -93,7 +94,7 @@ CASES = [
         "judge_metric_in_range",
         "update mart.metric_timeseries set value_max = 11"
         " where ctid = (select min(ctid) from mart.metric_timeseries where metric_key like 'judge.%');",
-        "test_name:opsmart_between,metric_timeseries",
+        "test_name:opsmart_metrics_within_catalog,metric_timeseries",
     ),
     (
         "metric_key_shape",
@@ -179,3 +180,14 @@ def test_source_freshness_errors_when_events_stop_arriving(clone_url: str) -> No
     with psycopg.connect(clone_url, autocommit=True) as conn:
         conn.execute("update ops.event set received_at = received_at - interval '30 days'")
     assert dbt_fails(clone_url, "source", "freshness", "--select", "source:ops.event") == {"event"}
+
+
+def test_a_metric_the_catalog_lacks_is_a_warning_not_a_failure(clone_url: str) -> None:
+    with psycopg.connect(clone_url) as conn:
+        conn.execute(
+            "update mart.metric_timeseries set metric_key = 'analysis.brand_new'"
+            " where ctid = (select min(ctid) from mart.metric_timeseries)"
+        )
+    result = run_dbt(clone_url, "test", "--select", "test_name:opsmart_metrics_catalogued,metric_timeseries")
+    assert result.success
+    assert [str(r.status) for r in result.result.results if r.node.resource_type == "test"] == ["warn"]

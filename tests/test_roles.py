@@ -20,9 +20,13 @@ BOOKKEEPING = {
     "ops.mart_source",
     "ops.mart_schema",
     "ops.tenant_reader",
+    "ops.build_run",
+    "ops.build_node",
+    "ops.build_freshness",
 }
 MART_SOURCES = {
     "ops.organization",
+    "ops.organization_user",
     "ops.event",
     "ops.analysis_run",
     "ops.analysis_metric",
@@ -153,6 +157,11 @@ def _expected(url: str) -> set[tuple[str, str, str, str]]:
     expected |= {
         ("opsmart_transformer", "table", "ops.mart_build_state", p)
         for p in ("SELECT", "INSERT", "UPDATE", "DELETE")
+    }
+    expected |= {
+        ("opsmart_transformer", "table", f"ops.{t}", p)
+        for t in ("build_run", "build_node", "build_freshness")
+        for p in ("SELECT", "INSERT")
     }
     expected |= {("opsmart_transformer", "function", f, "EXECUTE") for f in TRANSFORMER_FUNCTIONS}
     for schema in mart_schemas:

@@ -16,12 +16,12 @@ import pytest
 from reliakit import login_role, run_cli
 from support import MARTS, build_marts, builder_url
 
-from opsmart import build, connection
+from opsmart import build, connection, marts
 
 pytestmark = pytest.mark.every_server
 
 REPO = Path(__file__).resolve().parents[1]
-ORG_MARTS = ("metric_timeseries", "feature_daily", "analysis_daily")
+ORG_MARTS = tuple(m.name for m in marts.MARTS if m.has_organization)
 SECRETS = ("core.auth_accounts", "core.sessions", "ops.api_key", "ops.provider_credential")
 
 
@@ -59,8 +59,11 @@ def _assert_isolated(superuser_url: str, tenant_url: str, org) -> None:
             seen = conn.execute(f"select organization_id, count(*) from mart.{mart} group by 1").fetchall()
             assert seen == [(org, expected[mart])], (mart, seen)
         # no organization column: nothing for tenants; the view runs as its caller
-        assert conn.execute("select count(*) from mart.performance_dashboard").fetchone()[0] == 0
-        assert conn.execute("select count(*) from mart.performance_last_hour").fetchone()[0] == 0
+        others = (m.name for m in marts.MARTS if not m.has_organization)
+        for mart in (*others, *(r for r in marts.OTHER_RELATIONS if r != "organizations")):
+            assert conn.execute(f"select count(*) from mart.{mart}").fetchone()[0] == 0, mart
+        # the organizations dimension: its own organization, no other
+        assert conn.execute("select organization_id from mart.organizations").fetchall() == [(org,)]
         assert conn.execute("select organization_id from ops.tenant_reader").fetchall() == [(org,)]
         # statistics and plans do not leak other tenants' values either
         assert conn.execute("select count(*) from pg_stats where schemaname = 'mart'").fetchone()[0] == 0
@@ -113,8 +116,8 @@ def test_a_dropped_tenants_mapping_breaks_nobody_and_passes_to_no_new_role(loade
             login_role(loaded_url, "ghost", "opsmart_tenant") as url_ghost,
             psycopg.connect(url_ghost) as conn,
         ):
-            for mart in ORG_MARTS:
-                assert conn.execute(f"select count(*) from mart.{mart}").fetchone()[0] == 0
+            for mart in (*ORG_MARTS, "organizations"):
+                assert conn.execute(f"select count(*) from mart.{mart}").fetchone()[0] == 0, mart
 
 
 def test_analyst_transformer_and_app_reach_only_what_their_role_needs(loaded_url: str) -> None:

@@ -43,6 +43,7 @@
     {%- if not (is_incremental() and flags.WHICH != 'show') or empty -%}
         select * from {{ relation }}
     {%- else -%}
+        {%- if groups -%}
         {%- set first = (groups | list)[0] -%}
         select src.* from {{ opsmart_changed_groups() }} as k
         cross join lateral (
@@ -70,6 +71,7 @@
         ) as src
         where k.{{ first }} is null
         union all
+        {% endif -%}
         select src.* from {{ opsmart_changed_buckets() }} as b
         cross join lateral (
             select * from {{ relation }} as r
@@ -97,6 +99,7 @@
             changed.bucket_start
         {%- endif -%}
     {%- endset -%}
+    {% if groups -%}
     delete from {{ target }} as target
     using {{ opsmart_changed_groups() }} as changed
     where
@@ -114,6 +117,7 @@
         and target.{{ adapter.quote(column) }} = changed.{{ adapter.quote(column) }}
         {% endfor -%}
         and target.{{ bucket_column }} = {{ bucket }};
+    {%- endif %}
 
     delete from {{ target }} as target
     using {{ opsmart_changed_buckets() }} as changed

@@ -43,6 +43,7 @@
     {%- set grain = config.require('bucket_grain') -%}
     {%- set sources = config.require('change_sources') -%}
     {%- set groups = config.require('group_columns') -%}
+    {%- set upstream = config.get('snapshot_from') -%}
     {%- set change_log = opsmart_ops_relation('mart_change_log') -%}
     {%- set state = opsmart_ops_relation('mart_build_state') -%}
     {%- set incremental = is_incremental() -%}
@@ -70,10 +71,28 @@
 
     {{ opsmart_mart_lock() }};
 
+    {% if upstream -%}
+    -- A mart built from another mart sees the changes that one saw: it takes
+    -- the snapshot (and source identity) of the upstream mart's last build.
+    create temporary table opsmart_build on commit drop as
+    select up.snapshot, up.source_identity
+    from {{ state }} as up
+    where (up.target_schema, up.model) = ({{ opsmart_literal(this.schema) }}, {{ opsmart_literal(upstream) }});
+
+    do $opsmart_upstream$
+    begin
+        if not exists (select from opsmart_build) then
+            raise exception 'opsmart: % is built from %, which has no build state here: build it first',
+                {{ opsmart_literal(this) }}, {{ opsmart_literal(upstream) }};
+        end if;
+    end
+    $opsmart_upstream$;
+    {%- else -%}
     create temporary table opsmart_build on commit drop as
     select
         pg_current_snapshot() as snapshot,
         ops.mart_source_identity({{ opsmart_text_array(sources) }}) as source_identity;
+    {%- endif %}
 
     -- What this build recomputes: whole buckets (every group), and groups of a
     -- bucket, at the mart's grain (config group_columns: mart column -> source column).
@@ -102,6 +121,7 @@
     do $opsmart$
     declare
         previous pg_snapshot;
+        current_snapshot pg_snapshot := (select build.snapshot from opsmart_build as build);
         previous_identity jsonb;
         low bigint;
         src record;
@@ -123,8 +143,9 @@
             'insert into opsmart_changed_keys (group_key, bucket) '
             'select distinct log.group_key, log.bucket from {{ change_log }} as log '
             'where log.source = any(%L::text[]) '
-            'and log.xid >= %L::xid8 and not pg_visible_in_snapshot(log.xid, %L::pg_snapshot)',
-            {{ opsmart_text_array(sources) }}, low, previous);
+            'and log.xid >= %L::xid8 and not pg_visible_in_snapshot(log.xid, %L::pg_snapshot) '
+            'and pg_visible_in_snapshot(log.xid, %L::pg_snapshot)',
+            {{ opsmart_text_array(sources) }}, low, previous, current_snapshot);
 
         -- inserted rows, from their change_xid
         for src in
@@ -138,9 +159,10 @@
                 'select distinct (%s)::text[], date_trunc(''hour'', (%s)::timestamptz, ''UTC'') from %s as changed '
                 'where changed.change_xid >= %s '
                 'and not pg_visible_in_snapshot(changed.change_xid::text::xid8, %L::pg_snapshot) '
+                'and pg_visible_in_snapshot(changed.change_xid::text::xid8, %L::pg_snapshot) '
                 'and (%s) is not null',
                 ops.mart_source_expression(src.group_expression, 'changed'), time_sql, src.relation,
-                low, previous, time_sql);
+                low, previous, current_snapshot, time_sql);
         end loop;
 
         -- partitions truncated, attached or detached: their whole range, every group
@@ -172,7 +194,9 @@
     from (
         select {{ opsmart_bucket_expression('keys.bucket', grain) }} as bucket_start
         from opsmart_changed_keys as keys
+        {%- if groups %}
         where keys.all_groups
+        {%- endif %}
         {%- if backfill_start is not none %}
         union
         select generate_series(
@@ -184,6 +208,7 @@
     ) as changed
     group by changed.bucket_start;
 
+    {% if groups -%}
     -- groups of buckets not rebuilt whole (so the two sets never overlap)
     insert into {{ opsmart_changed_groups() }}
     select distinct
@@ -198,6 +223,7 @@
         and {{ opsmart_bucket_expression('keys.bucket', grain) }} not in (
             select whole.bucket_start from {{ opsmart_changed_buckets() }} as whole
         );
+    {%- endif %}
 
     -- real row counts for the planner: few keys, index probes
     analyze {{ opsmart_changed_buckets() }};

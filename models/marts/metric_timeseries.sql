@@ -8,7 +8,7 @@
         change_sources=['analysis_metric', 'judge_score', 'evaluation_metric', 'message'],
         indexes=[
             {'columns': ['metric_key', 'ts_bucket']},
-            {'columns': ['organization_id', 'metric_key', 'ts_bucket']},
+            {'columns': ['organization_id', 'ts_bucket']},
         ],
     )
 }}

@@ -29,11 +29,11 @@ declare
     app_columns text;
     bookkeeping constant text[] := array[
         'ops.schema_migrations', 'ops.mart_change_log', 'ops.mart_build_state', 'ops.mart_source',
-        'ops.mart_schema', 'ops.tenant_reader'
+        'ops.mart_schema', 'ops.tenant_reader', 'ops.build_run', 'ops.build_node', 'ops.build_freshness'
     ];
     -- what the marts read (and dbt's source tests)
     mart_sources constant text[] := array[
-        'ops.organization', 'ops.event', 'ops.analysis_run', 'ops.analysis_metric', 'ops.judge_criterion',
+        'ops.organization', 'ops.organization_user', 'ops.event', 'ops.analysis_run', 'ops.analysis_metric', 'ops.judge_criterion',
         'ops.judge_score', 'ops.workflow_run', 'ops.evaluation_metric', 'ops.chat_session', 'ops.message',
         'ops.query_performance_log'
     ];
@@ -95,6 +95,9 @@ begin
             'opsmart_transformer');
         perform pg_temp.grant_existing('select, insert, update, delete', 'table', array['ops.mart_build_state'],
             'opsmart_transformer');
+        -- the build history it records (on-run-end) and reads (mart.build_history)
+        perform pg_temp.grant_existing('select, insert', 'table',
+            array['ops.build_run', 'ops.build_node', 'ops.build_freshness'], 'opsmart_transformer');
         perform pg_temp.grant_existing('execute', 'function', array[
             'ops.create_mart_schema(text, text)',
             'ops.drop_mart_schema(text)',

@@ -6,27 +6,21 @@ import time
 
 from psycopg import sql
 
-from opsmart import bootstrap, build, connection
+from opsmart import bootstrap, build, connection, marts
 from opsmart.errors import UserError
 
 
 def mart_summary(url: str, schema: str = "mart") -> list[dict[str, object]]:
     """Rows, date span and newest bucket of each mart in ``schema``."""
-    bucket_column = {
-        "metric_timeseries": "ts_bucket",
-        "feature_daily": "day",
-        "analysis_daily": "day",
-        "performance_dashboard": "ts_bucket",
-    }
     rows: list[dict[str, object]] = []
     with connection.connect(url) as conn:
-        for mart in build.MARTS:
-            column = sql.Identifier(bucket_column[mart])
+        for mart in marts.MARTS:
+            column = sql.Identifier(mart.bucket_column)
             query = sql.SQL("select count(*), min({c}), max({c}) from {t}").format(
-                c=column, t=sql.Identifier(schema, mart)
+                c=column, t=sql.Identifier(schema, mart.name)
             )
             count, first, last = conn.execute(query).fetchone()
-            rows.append({"mart": mart, "rows": count, "first": first, "newest": last})
+            rows.append({"mart": mart.name, "rows": count, "first": first, "newest": last})
     return rows
 
 

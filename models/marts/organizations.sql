@@ -1,0 +1,53 @@
+{{
+    config(
+        materialized='table',
+        indexes=[{'columns': ['organization_slug']}],
+    )
+}}
+
+-- The organizations dimension: names and plans to join to the marts'
+-- organization_id. Small, rebuilt whole on every build.
+
+with
+
+organizations as (
+
+    select * from {{ ref('stg_ops__organizations') }}
+
+),
+
+members as (
+
+    select * from {{ ref('stg_ops__organization_members') }}
+
+),
+
+member_counts as (
+
+    select
+        organization_id,
+        count(*) filter (where member_status = 'active') as active_members,
+        count(*) filter (where member_status = 'invited') as invited_members
+    from members
+    group by 1
+
+),
+
+dimension as (
+
+    select
+        organizations.organization_id,
+        organizations.organization_name,
+        organizations.organization_slug,
+        organizations.plan,
+        organizations.region,
+        organizations.created_at,
+        coalesce(member_counts.active_members, 0) as active_members,
+        coalesce(member_counts.invited_members, 0) as invited_members
+    from organizations
+    left join member_counts
+        on organizations.organization_id = member_counts.organization_id
+
+)
+
+select * from dimension
