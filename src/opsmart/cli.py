@@ -43,11 +43,13 @@ def _bootstrap(args: argparse.Namespace) -> int:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from opsmart import connection, generate
+    from opsmart import connection
+    from opsmart.synth import generate, mutate
+    from opsmart.synth.scale import Scale
 
-    scale = generate.Scale.from_args(args)
+    scale = Scale.from_args(args)
     if args.mutate:
-        generate.mutate(connection.database_url(), seed=args.seed, fraction=args.fraction)
+        mutate.mutate(connection.database_url(), seed=args.seed, fraction=args.fraction)
     else:
         generate.generate(connection.database_url(), scale, seed=args.seed)
     return 0
@@ -117,7 +119,7 @@ def _mf(args: argparse.Namespace) -> int:
 
 
 def _add_scale_args(p: argparse.ArgumentParser) -> None:
-    from opsmart.generate import Scale
+    from opsmart.synth.scale import Scale
 
     d = Scale()
     for name in ("organizations", "users", "days", "events_per_day", "runs_per_day"):
@@ -167,7 +169,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def parser() -> argparse.ArgumentParser:
-    from opsmart import build, generate, load
+    from opsmart import build, load
+    from opsmart.synth.scale import SEED_LIMIT
 
     p = _Parser(prog="opsmart", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -188,9 +191,9 @@ def parser() -> argparse.ArgumentParser:
     gen = sub.add_parser("generate", help="load deterministic synthetic ops data")
     gen.add_argument(
         "--seed",
-        type=_whole(-generate.SEED_LIMIT, generate.SEED_LIMIT),
+        type=_whole(-SEED_LIMIT, SEED_LIMIT),
         default=42,
-        help=f"default 42; at most {generate.SEED_LIMIT:,} either way (it is mixed into 64-bit hashes)",
+        help=f"default 42; at most {SEED_LIMIT:,} either way (it is mixed into 64-bit hashes)",
     )
     _add_scale_args(gen)
     gen.add_argument("--mutate", action="store_true", help="change existing data instead of loading")
