@@ -20,6 +20,8 @@ from opsmart.errors import UserError
 
 BUILDER = "opsmart_builder"
 TRANSFORMER = "opsmart_transformer"
+READER = "opsmart_reader"
+ANALYST = "opsmart_analyst"
 
 
 def ensure_login(superuser_url: str, name: str, group: str, password_file: Path) -> str:
