@@ -24,7 +24,9 @@ import pytest
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from support import IN_CI, SERVERS, mart_digest
 
-from opsmart import build, digest, generate, load, postgres, replication_status
+from opsmart import build, digest, load, postgres, replication_status
+from opsmart.synth import generate, mutate
+from opsmart.synth.scale import Scale
 
 REPO = Path(__file__).resolve().parents[1]
 MARTS = build.MARTS
@@ -120,7 +122,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
             [sys.executable, "-m", "opsmart.cli", "bootstrap"], {"OPSMART_DATABASE_URL": primary_url}
         )
         assert platform.returncode == 0, platform.stderr
-        generate.generate(primary_url, generate.Scale.preset("tiny"), seed=11, progress=False)
+        generate.generate(primary_url, Scale.preset("tiny"), seed=11, progress=False)
 
         script = recipe()
         for name, server in (("primary", primary), ("analytics", analytics)):
@@ -270,7 +272,7 @@ def test_writers_restarts_and_repeated_builds_lose_nothing(deployment: Deploymen
             {"OPSMART_DATABASE_URL": d.primary_url},
         )
         assert purged.returncode == 0, purged.stderr
-        _retrying(lambda: generate.mutate(d.primary_url, seed=5, fraction=0.05, progress=False))
+        _retrying(lambda: mutate.mutate(d.primary_url, seed=5, fraction=0.05, progress=False))
         d.analytics.stop("fast")  # the subscriber goes away mid-stream ...
         time.sleep(1)
         d.analytics.start()
