@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from opsmart.errors import UserError
 
 if TYPE_CHECKING:
-    from opsmart.generate import Scale
+    from opsmart.synth.scale import Scale
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ def plan(scale: str) -> Plan:
 
 def data_scale(name: str) -> Scale:
     """The generator's preset for a scale."""
-    from opsmart.generate import Scale
+    from opsmart.synth.scale import Scale
 
     return Scale.preset(name)
 
