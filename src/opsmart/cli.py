@@ -82,6 +82,12 @@ def _bench(args: argparse.Namespace) -> int:
     return bench.run(scale=args.scale, out=args.out, markdown=args.markdown)
 
 
+def _report(args: argparse.Namespace) -> int:
+    from opsmart import report
+
+    return report.run(out=args.out, days=args.days)
+
+
 def _backup(args: argparse.Namespace) -> int:
     from opsmart import backup, connection
 
@@ -161,7 +167,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def parser() -> argparse.ArgumentParser:
-    from opsmart import build, generate, load
+    from opsmart import build, generate, load, report
 
     p = _Parser(prog="opsmart", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -221,6 +227,16 @@ def parser() -> argparse.ArgumentParser:
         help="also rewrite BENCHMARKS.md from the JSON files (alone: python -m opsmart.bench report)",
     )
     bn.set_defaults(func=_bench)
+
+    rp = sub.add_parser("report", help="one self-contained HTML file of charts over the marts")
+    rp.add_argument("--out", metavar="FILE.html", help=f"default {report.DEFAULT_FILE} in the opsmart home")
+    rp.add_argument(
+        "--days",
+        type=_whole(1, report.MAX_DAYS),
+        default=report.DEFAULT_DAYS,
+        help=f"the days up to the newest data, default {report.DEFAULT_DAYS}, at most {report.MAX_DAYS:,}",
+    )
+    rp.set_defaults(func=_report)
 
     bk = sub.add_parser("backup", help="dump the database to FILE (pg_dump custom format)")
     bk.add_argument("file", metavar="FILE")
