@@ -56,6 +56,14 @@ def _generate(args: argparse.Namespace) -> int:
 def _build(args: argparse.Namespace) -> int:
     from opsmart import build
 
+    if args.every is not None:
+        from opsmart import schedule
+
+        if args.full_refresh or args.backfill:
+            raise UserError(
+                "--every keeps the marts fresh incrementally: run --full-refresh or --backfill once"
+            )
+        return schedule.run(args.every, select=args.select, extra=args.dbt_args)
     return build.run(
         full_refresh=args.full_refresh,
         backfill=args.backfill,
@@ -206,6 +214,11 @@ def parser() -> argparse.ArgumentParser:
         " (ten years) per build; --full-refresh rebuilds everything",
     )
     b.add_argument("--select", "-s", help="dbt selector, e.g. feature_daily")
+    b.add_argument(
+        "--every",
+        metavar="INTERVAL",
+        help="build again every INTERVAL (60s, 5min, 1h), one build at a time, until Ctrl-C or SIGTERM",
+    )
     b.add_argument("dbt_args", nargs=argparse.REMAINDER, help="after --: passed to dbt")
     b.set_defaults(func=_build)
 
