@@ -8,7 +8,7 @@ import signal
 import psycopg
 import pytest
 from interruptkit import Cli, backend, cli_env, wait_until
-from reliakit import ANCHOR
+from reliakit import dashboard_views, write_dashboard_view
 from support import builder_url
 
 from opsmart import connection, schedule
@@ -88,31 +88,14 @@ def _builds(url: str) -> int:
         return conn.execute("select count(*) from ops.build_run where command = 'build'").fetchone()[0]
 
 
-def _events(url: str, org: object) -> int:
-    """feature_daily's dashboard.view events of ``org`` on ANCHOR's day."""
-    with psycopg.connect(url) as conn:
-        return conn.execute(
-            "select coalesce(sum(events), 0) from mart.feature_daily"
-            " where organization_id = %s and day = %s and feature_key = 'dashboard.view'",
-            [org, ANCHOR.date()],
-        ).fetchone()[0]
-
-
 def test_the_loop_keeps_the_marts_fresh_and_stops_on_sigterm(loaded_url: str) -> None:
     url = loaded_url
     before = _builds(url)
     cli = Cli("build", "--every", "1s", env=cli_env(url, OPSMART_BUILD_URL=builder_url(url)))
     try:
         wait_until(lambda: _builds(url) > before, "the first build", timeout=120)
-        with psycopg.connect(url, autocommit=True) as conn:
-            org = conn.execute("select id from ops.organization order by id limit 1").fetchone()[0]
-            seen = _events(url, org)
-            conn.execute(
-                "insert into ops.event (organization_id, source, feature_key, occurred_at)"
-                " values (%s, 'web', 'dashboard.view', %s)",
-                [org, ANCHOR],
-            )
-        wait_until(lambda: _events(url, org) == seen + 1, "the event in feature_daily", timeout=120)
+        org, seen = write_dashboard_view(url)
+        wait_until(lambda: dashboard_views(url, org) == seen + 1, "the event in feature_daily", timeout=120)
         # stop it mid-build: dbt goes with it
         wait_until(lambda: backend(url, "application_name = 'dbt'"), "a build under way", timeout=60)
         cli.signal(signal.SIGTERM)
