@@ -96,6 +96,12 @@ def _report(args: argparse.Namespace) -> int:
     return report.run(out=args.out, days=args.days)
 
 
+def _freshness(args: argparse.Namespace) -> int:
+    from opsmart import freshness
+
+    return freshness.run(minutes=args.minutes, every=args.every, out=args.out)
+
+
 def _backup(args: argparse.Namespace) -> int:
     from opsmart import backup, connection
 
@@ -175,7 +181,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def parser() -> argparse.ArgumentParser:
-    from opsmart import build, generate, load, report
+    from opsmart import build, freshness, generate, load, report
 
     p = _Parser(prog="opsmart", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -250,6 +256,19 @@ def parser() -> argparse.ArgumentParser:
         help=f"the days up to the newest data, default {report.DEFAULT_DAYS}, at most {report.MAX_DAYS:,}",
     )
     rp.set_defaults(func=_report)
+
+    fr = sub.add_parser("freshness", help="time events into mart.feature_daily under `build --every`")
+    fr.add_argument(
+        "--minutes",
+        type=_whole(1, freshness.MAX_MINUTES),
+        default=10,
+        help=f"how long to write probes, default 10, at most {freshness.MAX_MINUTES:,}",
+    )
+    fr.add_argument(
+        "--every", default="60s", metavar="INTERVAL", help="the build loop's interval, default 60s"
+    )
+    fr.add_argument("--out", metavar="FILE.json", help="also write the figures and every latency as JSON")
+    fr.set_defaults(func=_freshness)
 
     bk = sub.add_parser("backup", help="dump the database to FILE (pg_dump custom format)")
     bk.add_argument("file", metavar="FILE")
