@@ -46,7 +46,7 @@ create table ops.build_node (
     constraint chk_build_node_execution_seconds check (execution_seconds >= 0)
 );
 comment on table ops.build_node is
-'Per dbt invocation and node (model, test, unit test, hook, source): status, timing, rows; for a mart, what it rebuilt.';
+'Per dbt invocation and node (model, test, hook, source): status, timing, rows; for a mart, what it rebuilt.';
 
 create table ops.build_freshness (
     invocation_id uuid not null,

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import psycopg
 from psycopg.conninfo import make_conninfo
-from support import build_marts, builder_url, differing_marts
+from support import build_marts, builder_url, dbt_ok, differing_marts
 
 from opsmart import build, connection, generate
 
@@ -27,6 +27,9 @@ def load_tiny(url: str, seed: int = 7) -> str:
     """Tiny generated data and the marts built once (as the superuser)."""
     generate.generate(url, generate.Scale.preset("tiny"), seed=seed, anchor=ANCHOR, progress=False)
     build_marts(url, full_refresh=True)
+    # and what analysts' tools join: the seeds and MetricFlow's time spines
+    dbt_ok(url, "seed")
+    dbt_ok(url, "run", "--select", "semantic")
     return url
 
 

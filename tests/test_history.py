@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import psycopg
 import pytest
 from reliakit import ANCHOR, login_role, run_cli
@@ -58,6 +60,15 @@ def test_a_failed_build_is_recorded_as_failed(loaded_url: str, monkeypatch: pyte
     assert not run_dbt(loaded_url, "run", "--select", "feature_daily").success
     command, status, *_, errors = _runs(loaded_url)[-1]
     assert (command, status) == ("run", "error") and errors >= 1
+    # the operator sees it in opsmart check, until a build succeeds
+    monkeypatch.delenv("OPSMART_STATEMENT_TIMEOUT")
+    check = run_cli(loaded_url, "check")
+    assert check.returncode == 1
+    assert "the latest dbt run (" in check.stdout and "node(s) in error" in check.stdout
+    assert re.search(r"run\s+error\b", check.stdout)
+    dbt_ok(loaded_url, "run", "--select", "feature_daily")
+    check = run_cli(loaded_url, "check")
+    assert check.returncode == 0 and re.search(r"run\s+success\b", check.stdout), check.stdout
 
 
 def test_analysts_read_the_history_tenants_do_not(loaded_url: str) -> None:

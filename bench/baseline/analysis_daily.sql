@@ -36,7 +36,11 @@ select
     round(sum(j.judge_sum) / nullif(sum(j.judge_count), 0), 6) as avg_judge_score,
     percentile_cont(0.95) within group (
         order by extract(epoch from r.finished_at - r.started_at)::double precision
-    ) as p95_duration_s
+    ) as p95_duration_s,
+    sum(m.overall_sum) as overall_score_sum,
+    coalesce(sum(m.overall_count), 0) as overall_score_count,
+    sum(j.judge_sum) as judge_score_sum,
+    coalesce(sum(j.judge_count), 0) as judge_score_count
 from ops.analysis_run as r
 left join metric_sums as m on r.id = m.analysis_run_id
 left join judge_sums as j on r.id = j.analysis_run_id

@@ -54,7 +54,11 @@ daily as (
         round(sum(scores.judge_sum) / nullif(sum(scores.judge_count), 0), 6)::numeric(16, 6) as avg_judge_score,
         percentile_cont(0.95) within group (
             order by extract(epoch from runs.finished_at - runs.started_at)::double precision
-        ) filter (where runs.finished_at is not null) as p95_duration_s
+        ) filter (where runs.finished_at is not null) as p95_duration_s,
+        sum(scores.overall_sum) as overall_score_sum,
+        coalesce(sum(scores.overall_count), 0)::bigint as overall_score_count,
+        sum(scores.judge_sum) as judge_score_sum,
+        coalesce(sum(scores.judge_count), 0)::bigint as judge_score_count
     from analysis_runs as runs
     left join run_score_sums as scores
         on runs.analysis_run_id = scores.analysis_run_id

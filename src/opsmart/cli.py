@@ -130,6 +130,12 @@ def _load(args: argparse.Namespace) -> int:
     return load.run(connection.database_url(), seconds=args.seconds, writers=args.writers)
 
 
+def _mf(args: argparse.Namespace) -> int:
+    from opsmart import semantic
+
+    return semantic.run([a for a in args.mf_args[:1] if a != "--"] + args.mf_args[1:])
+
+
 def _add_scale_args(p: argparse.ArgumentParser) -> None:
     from opsmart.generate import Scale
 
@@ -297,6 +303,14 @@ def parser() -> argparse.ArgumentParser:
         help=f"at most {load.MAX_WRITERS} (each holds a connection)",
     )
     ld.set_defaults(func=_load)
+
+    mf = sub.add_parser(
+        "mf",
+        help="MetricFlow (mf) over the marts as an analyst, e.g. opsmart mf query --metrics analyses",
+        add_help=False,
+    )
+    mf.add_argument("mf_args", nargs=argparse.REMAINDER, help="mf's own arguments (opsmart mf --help)")
+    mf.set_defaults(func=_mf)
     return p
 
 
@@ -330,7 +344,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         # Children are stopped before the error is reported: nothing runs on after opsmart.
         with interrupts.handling():
-            args = parser().parse_args(argv)
+            given = list(sys.argv[1:] if argv is None else argv)
+            if given[:1] == ["mf"]:
+                # everything after `mf` is MetricFlow's, --help included
+                given = ["mf", "--", *given[1:]]
+            args = parser().parse_args(given)
             func: Callable[[argparse.Namespace], int] = args.func
             return func(args)
     except UserError as exc:

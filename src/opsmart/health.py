@@ -178,6 +178,38 @@ def _marts(conn: psycopg.Connection, report: dict[str, Any]) -> None:
     report["marts"] = marts
 
 
+def _builds(conn: psycopg.Connection, report: dict[str, Any]) -> None:
+    """The recent dbt invocations into the mart schema (ops.build_run, written by every build)."""
+    exists = conn.execute("select to_regclass('ops.build_run') is not null as ok").fetchone()["ok"]
+    if not exists or not _readable(conn, "ops.build_run"):
+        report["builds"] = None
+        return
+    rows = conn.execute(
+        "select command, status, started_at, ended_at, login, nodes, errors, warnings"
+        " from ops.build_run where target_schema = %s order by started_at desc limit 5",
+        [connection.mart_schema()],
+    ).fetchall()
+    report["builds"] = [
+        {
+            "command": r["command"],
+            "status": r["status"],
+            "started_at": _iso(r["started_at"]),
+            "seconds": round((r["ended_at"] - r["started_at"]).total_seconds(), 1),
+            "login": r["login"],
+            "nodes": r["nodes"],
+            "errors": r["errors"],
+            "warnings": r["warnings"],
+        }
+        for r in rows
+    ]
+    latest = next((b for b in report["builds"] if b["command"] in ("build", "run")), None)
+    if latest and latest["status"] != "success":
+        report["problems"].append(
+            f"the latest dbt {latest['command']} ({latest['started_at']}, {latest['login']}) failed:"
+            f" {latest['errors']} node(s) in error"
+        )
+
+
 def collect(url: str) -> dict[str, Any]:
     """The health report as a dict; raises UserError when the database cannot be reached."""
     report: dict[str, Any] = {"database": connection.describe(url), "problems": []}
@@ -191,6 +223,7 @@ def collect(url: str) -> dict[str, Any]:
             _events(conn, report)
             _health_function(conn, report)
             _marts(conn, report)
+            _builds(conn, report)
         except psycopg.Error as exc:
             raise UserError(f"check failed as {conn.info.user}: {exc.diag.message_primary or exc}") from None
     report["healthy"] = not report["problems"]
@@ -238,6 +271,14 @@ def render(report: dict[str, Any]) -> str:
             out.append(f"  {mart['table']:<{width}}  {mart['rows']:>12,} rows  last built {built}")
     else:
         out.append("marts           none built yet")
+    builds = report.get("builds")
+    if builds:
+        out.append("recent builds")
+        out += [
+            f"  {b['started_at']}  {b['command']:<9} {b['status']:<7} {b['seconds']:>7.1f} s"
+            f"  {b['nodes']} nodes, {b['errors']} errors, {b['warnings']} warnings  by {b['login']}"
+            for b in builds
+        ]
     if report["healthy"]:
         out.append("status          healthy")
     else:

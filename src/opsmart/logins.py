@@ -20,6 +20,8 @@ from opsmart.errors import UserError
 
 BUILDER = "opsmart_builder"
 TRANSFORMER = "opsmart_transformer"
+READER = "opsmart_reader"
+ANALYST = "opsmart_analyst"
 
 
 def ensure_login(superuser_url: str, name: str, group: str, password_file: Path) -> str:
@@ -73,6 +75,15 @@ def build_role_problem(url: str) -> str | None:
                 "and run opsmart bootstrap again"
             )
         if not member:
+            # a login too strong to build is told so first: joining the group would not help
+            too_strong = conn.execute(
+                """select case when rolsuper then 'is a superuser'
+                               when rolcreaterole then 'may create roles (CREATEROLE)'
+                               when rolbypassrls then 'bypasses row-level security (BYPASSRLS)' end
+                   from pg_roles where rolname = session_user"""
+            ).fetchone()
+            if too_strong and too_strong[0]:
+                return f"{conn.info.user} {too_strong[0]}"
             return f"{conn.info.user} is not a member of {TRANSFORMER} that inherits its privileges"
         if not usage:
             return f"{TRANSFORMER} has no privileges yet: run opsmart bootstrap again as the owner of ops"
