@@ -64,33 +64,25 @@ def _label(labels: dict[str | None, str], organization_id: Any) -> str:
     return labels.get(key) or f"org {key[:8]}"
 
 
+def _ratio(part: float | None, whole: float | None) -> float | None:
+    return part / whole if part is not None and whole else None
+
+
 def _organizations(conn: psycopg.Connection, m: Marts, snap: Snapshot, window: dict[str, Any]) -> None:
-    """Per day: the biggest organizations by analyses, the rest summed as one group (counts add up)."""
+    """Per day, the biggest organizations by analyses and the rest as one group; and per organization,
+    the window. Counts add up; means are their sums over their counts (analysis_daily keeps both)."""
     labels = _labels(conn, m)
     totals = rows(
         conn,
         sql.SQL(
             """select a.organization_id, sum(a.analyses) as analyses, sum(a.succeeded) as succeeded,
-                      sum(a.failed) as failed
+                      sum(a.failed) as failed, sum(a.judge_score_sum) as judge_sum,
+                      sum(a.judge_score_count) as judge_scores
                from {a} as a where a.day between %(start)s and %(end)s
                group by 1 order by 2 desc, 1"""
         ).format(a=m.analysis_daily),
         window,
     )
-    # every judge score given in the window, per organization: a mean weighted by its count
-    judge = {
-        r["organization_id"]: r
-        for r in rows(
-            conn,
-            sql.SQL(
-                """select organization_id, sum(sample_count) as judge_scores,
-                          sum(value_sum) / sum(sample_count) as judge_score
-                   from {d} where metric_key like 'judge.%%' and day between %(start)s and %(end)s
-                   group by 1"""
-            ).format(d=m.metric_daily),
-            window,
-        )
-    }
     events = {
         r["organization_id"]: r["events"]
         for r in rows(
@@ -106,38 +98,36 @@ def _organizations(conn: psycopg.Connection, m: Marts, snap: Snapshot, window: d
     others = len(totals) - len(top)
     # every organization with anything in the window, the busiest first
     ids = [r["organization_id"] for r in totals]
-    ids += sorted((set(judge) | set(events)) - set(ids), key=lambda i: -events.get(i, 0))
+    ids += sorted(set(events) - set(ids), key=lambda i: -events[i])
     analysed = {r["organization_id"]: r for r in totals}
+    nothing = {"analyses": 0, "succeeded": 0, "failed": 0, "judge_sum": None, "judge_scores": 0}
     for org in ids:
-        runs = analysed.get(org, {"analyses": 0, "succeeded": 0, "failed": 0})
-        scores = judge.get(org, {})
+        runs = analysed.get(org, nothing)
         snap.organization_totals.append(
             {
                 "organization": _label(labels, org),
                 "analyses": runs["analyses"],
                 "succeeded": runs["succeeded"],
-                "success_rate": runs["succeeded"] / runs["analyses"] if runs["analyses"] else None,
+                "success_rate": _ratio(runs["succeeded"], runs["analyses"]),
                 "failed": runs["failed"],
-                "judge_score": scores.get("judge_score"),
-                "judge_scores": scores.get("judge_scores") or 0,
+                "judge_sum": runs["judge_sum"],
+                "judge_scores": runs["judge_scores"],
+                "judge_score": _ratio(runs["judge_sum"], runs["judge_scores"]),
                 "events": events.get(org, 0),
             }
         )
     daily = rows(
         conn,
         sql.SQL(
-            """select organization_id, day, analyses, succeeded, avg_judge_score
+            """select organization_id, day, analyses, succeeded, judge_score_sum, judge_score_count
                from {a} where day between %(start)s and %(end)s order by day"""
         ).format(a=m.analysis_daily),
         window,
     )
     groups: dict[tuple[str, str], Row] = {}
     for r in daily:
-        if r["organization_id"] in top:
-            name, judge_score = _label(labels, r["organization_id"]), r["avg_judge_score"]
-        else:
-            # a mean of several organizations' means would be an average of averages: none
-            name, judge_score = f"{others} other organizations", None
+        org = r["organization_id"]
+        name = _label(labels, org) if org in top else f"{others} other organizations"
         g = groups.setdefault(
             (r["day"], name),
             {
@@ -145,13 +135,17 @@ def _organizations(conn: psycopg.Connection, m: Marts, snap: Snapshot, window: d
                 "organization": name,
                 "analyses": 0,
                 "succeeded": 0,
-                "judge_score": judge_score,
+                "judge_sum": 0,
+                "scores": 0,
             },
         )
         g["analyses"] += r["analyses"]
         g["succeeded"] += r["succeeded"]
+        g["judge_sum"] += r["judge_score_sum"] or 0
+        g["scores"] += r["judge_score_count"]
     for g in groups.values():
         g["success_rate"] = g.pop("succeeded") / g["analyses"]
+        g["judge_score"] = _ratio(g.pop("judge_sum"), g.pop("scores"))
     snap.organizations = list(groups.values())
 
 

@@ -167,16 +167,14 @@ def _organizations(snap: Snapshot, specs: dict[str, charts.Spec]) -> str:
     ]
     return f"""
 <h2 id="organizations">Organizations</h2>
-<p class="note">The biggest organizations by analyses, the rest as one group. Success rate is succeeded
-over all runs started that day; a day's judge score is <code>analysis_daily</code>'s mean of its runs'
-scores, drawn per organization only (a mean of several organizations' means would not be one). Click a
-legend entry to pick out an organization.</p>
+<p class="note">The biggest organizations by analyses, the rest as one group, by the UTC day the runs
+started (<code>analysis_daily</code>). Success rate is succeeded over all runs; judge score is the sum of
+the runs' judge scores over their number, for a group and for the window too (never a mean of means).
+Click a legend entry to pick out an organization.</p>
 <h3>Analyses per day</h3>{_chart("organization-analyses", specs, "No analyses in the window.")}
 <h3>Success rate</h3>{_chart("organization-success", specs, "No analyses in the window.")}
 <h3>Average judge score</h3>{_chart("organization-judge", specs, "No judge scores in the window.")}
 <h3>The window per organization</h3>
-<p class="note">Judge score here is the mean of every score given in the window (<code>metric_daily</code>,
-<code>judge.*</code>: sums over counts).</p>
 {
         _table(
             ["organization", "analyses", "succeeded", "failed", "judge score", "scores", "events"],

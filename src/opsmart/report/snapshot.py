@@ -52,8 +52,7 @@ class Snapshot:
         return {
             "analyses": analyses,
             "success_rate": sum(r["succeeded"] for r in totals) / analyses if analyses else None,
-            "judge_score": sum(r["judge_score"] * r["judge_scores"] for r in totals if r["judge_scores"])
-            / scores
+            "judge_score": sum(r["judge_sum"] for r in totals if r["judge_scores"]) / scores
             if scores
             else None,
             "events": sum(r["events"] for r in totals),
