@@ -125,6 +125,20 @@ def test_without_the_seeds_and_the_dimension_the_report_still_draws(loaded_url: 
         assert "role-mark" in vl_convert.vegalite_to_svg(spec), chart_id
 
 
+def test_names_cannot_break_out_of_the_page(loaded_url: str, tmp_path: Path) -> None:
+    name = "</script><script>alert(1)</script>"
+    with psycopg.connect(loaded_url, autocommit=True) as conn:
+        conn.execute(
+            "update mart.organizations set organization_name = %s where organization_id = (select"
+            " organization_id from mart.analysis_daily group by 1 order by sum(analyses) desc limit 1)",
+            [name],
+        )
+    html = report.write(loaded_url, tmp_path / "r.html").read_text()
+    assert name not in html
+    assert "<td>&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;</td>" in html  # the table
+    assert name in json.dumps(_specs(html)["organization-analyses"])  # the chart, as data
+
+
 def test_empty_marts_give_a_page_that_says_so(db_url: str, tmp_path: Path) -> None:
     build_marts(db_url, full_refresh=True)
     html = report.write(db_url, tmp_path / "r.html").read_text()

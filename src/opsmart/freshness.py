@@ -71,7 +71,10 @@ class _Probe:
         self.org = row[0]
         self.schema = connection.mart_schema()
         self.base: dict[object, int] = {}  # day -> the day's events before its first probe
-        self.written: list[tuple[object, int, float]] = []  # (day, k-th probe of the day, written at)
+        self.probes: dict[object, int] = {}  # day -> probes written on it
+        self.written: list[
+            tuple[object, int, float]
+        ] = []  # not yet seen: (day, k-th probe of it, written at)
 
     def write(self) -> None:
         day = self.conn.execute("select (now() at time zone 'UTC')::date").fetchone()[0]
@@ -87,8 +90,8 @@ class _Probe:
             " values (%s, 'web', %s, now())",
             [self.org, FEATURE],
         )
-        k = sum(1 for d, _, _ in self.written if d == day) + 1
-        self.written.append((day, k, time.monotonic()))
+        self.probes[day] = self.probes.get(day, 0) + 1
+        self.written.append((day, self.probes[day], time.monotonic()))
 
     def shown(self) -> dict[object, int]:
         """Per probed day, the events feature_daily counts."""
@@ -101,6 +104,13 @@ class _Probe:
             [self.org, FEATURE, list(self.base)],
         ).fetchall()
         return dict(rows)
+
+    def take_visible(self) -> list[float]:
+        """The write times of the probes feature_daily shows now, which are no longer waited for."""
+        shown = self.shown()
+        seen = [w for w in self.written if shown.get(w[0], 0) >= self.base[w[0]] + w[1]]
+        self.written = [w for w in self.written if w not in seen]
+        return [written for _, _, written in seen]
 
     def close(self) -> None:
         self.conn.close()
@@ -142,9 +152,9 @@ def measure(url: str, minutes: float, every: str, seed: int = 1) -> Result:
             f"build loop started (every {interval:g} s, log {log}); waiting for its first build", flush=True
         )
         _wait_first_build(proc, log)
+        print(f"first build done; writing probes for {minutes:g} minutes", flush=True)
         started = time.monotonic()
         next_probe = started + rng.uniform(0, 2 * PROBE_GAP)
-        pending = 0
         end = started + minutes * 60
         # after the last probe, two intervals and a slow build more at most
         give_up = end + 2 * interval + 300
@@ -153,19 +163,12 @@ def measure(url: str, minutes: float, every: str, seed: int = 1) -> Result:
             if now < end and now >= next_probe:
                 probe.write()
                 next_probe = now + rng.uniform(0.5, 2 * PROBE_GAP - 0.5)
-            shown = probe.shown()
+            visible = probe.take_visible()
             seen_at = time.monotonic()
-            still = []
-            for day, k, written in probe.written:
-                if shown.get(day, 0) >= probe.base[day] + k:
-                    result.latencies_s.append(seen_at - written)
-                else:
-                    still.append((day, k, written))
-            probe.written = still
-            if len(result.latencies_s) != pending:
-                pending = len(result.latencies_s)
-                print(f"{pending} probes visible, {len(still)} waiting", flush=True)
-            if now >= end and not still:
+            result.latencies_s += [seen_at - written for written in visible]
+            if visible:
+                print(f"{len(result.latencies_s)} probes visible, {len(probe.written)} waiting", flush=True)
+            if now >= end and not probe.written:
                 break
             if proc.poll() is not None:
                 raise UserError(f"the build loop stopped (exit {proc.returncode}); see {log}")
