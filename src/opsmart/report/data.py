@@ -11,6 +11,7 @@ its analyst view mart.build_history.
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from typing import Any
 
 import psycopg
@@ -45,17 +46,15 @@ def _labels(conn: psycopg.Connection, m: Marts) -> dict[str | None, str]:
     labels: dict[str | None, str] = {None: "no organization"}
     if not m.has("organizations"):
         return labels
-    rows = conn.execute(
+    found = conn.execute(
         sql.SQL("select organization_id, organization_name, organization_slug from {}").format(
             m.organizations
         )
     ).fetchall()
-    names = [r["organization_name"] for r in rows]
-    for r in rows:
+    names = Counter(r["organization_name"] for r in found)
+    for r in found:
         name = r["organization_name"]
-        labels[str(r["organization_id"])] = (
-            f"{name} ({r['organization_slug']})" if names.count(name) > 1 else name
-        )
+        labels[str(r["organization_id"])] = f"{name} ({r['organization_slug']})" if names[name] > 1 else name
     return labels
 
 
