@@ -34,7 +34,15 @@ def copy_project(destination: Path) -> Path:
 
     source = connection.project_dir()
     destination.mkdir(parents=True, exist_ok=True)
-    for item in ("dbt_project.yml", "profiles.example.yml", "models", "macros", "data-tests", "ops_schema"):
+    for item in (
+        "dbt_project.yml",
+        "profiles.example.yml",
+        "models",
+        "macros",
+        "seeds",
+        "data-tests",
+        "ops_schema",
+    ):
         if (source / item).is_dir():
             shutil.copytree(source / item, destination / item)
         else:

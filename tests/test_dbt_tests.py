@@ -29,6 +29,7 @@ def loaded_template(server_url: str, template_url: str) -> Iterator[str]:
         )
     url = connection.with_database(server_url, name)
     generate.generate(url, generate.Scale.preset("tiny"), seed=11, anchor=ANCHOR, progress=False)
+    dbt_ok(url, "seed")  # the catalogs some tests read
     dbt_ok(url, "run")
     yield name
     with psycopg.connect(server_url, autocommit=True) as conn:

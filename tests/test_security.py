@@ -59,8 +59,11 @@ def _assert_isolated(superuser_url: str, tenant_url: str, org) -> None:
             seen = conn.execute(f"select organization_id, count(*) from mart.{mart} group by 1").fetchall()
             assert seen == [(org, expected[mart])], (mart, seen)
         # no organization column: nothing for tenants; the view runs as its caller
-        for mart in (*(m.name for m in marts.MARTS if not m.has_organization), *marts.OTHER_RELATIONS):
+        others = (m.name for m in marts.MARTS if not m.has_organization)
+        for mart in (*others, *(r for r in marts.OTHER_RELATIONS if r != "organizations")):
             assert conn.execute(f"select count(*) from mart.{mart}").fetchone()[0] == 0, mart
+        # the organizations dimension: its own organization, no other
+        assert conn.execute("select organization_id from mart.organizations").fetchall() == [(org,)]
         assert conn.execute("select organization_id from ops.tenant_reader").fetchall() == [(org,)]
         # statistics and plans do not leak other tenants' values either
         assert conn.execute("select count(*) from pg_stats where schemaname = 'mart'").fetchone()[0] == 0
@@ -113,8 +116,8 @@ def test_a_dropped_tenants_mapping_breaks_nobody_and_passes_to_no_new_role(loade
             login_role(loaded_url, "ghost", "opsmart_tenant") as url_ghost,
             psycopg.connect(url_ghost) as conn,
         ):
-            for mart in ORG_MARTS:
-                assert conn.execute(f"select count(*) from mart.{mart}").fetchone()[0] == 0
+            for mart in (*ORG_MARTS, "organizations"):
+                assert conn.execute(f"select count(*) from mart.{mart}").fetchone()[0] == 0, mart
 
 
 def test_analyst_transformer_and_app_reach_only_what_their_role_needs(loaded_url: str) -> None:

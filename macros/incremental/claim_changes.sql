@@ -71,9 +71,10 @@
 
     {{ opsmart_mart_lock() }};
 
-    {% if upstream -%}
+    {% if upstream and not flags.EMPTY -%}
     -- A mart built from another mart sees the changes that one saw: it takes
     -- the snapshot (and source identity) of the upstream mart's last build.
+    -- (dbt build --empty records no state, so an empty build has none to take.)
     create temporary table opsmart_build on commit drop as
     select up.snapshot, up.source_identity
     from {{ state }} as up

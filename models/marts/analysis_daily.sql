@@ -28,8 +28,9 @@ run_score_sums as (
     select sums.*
     from analysis_runs as changed
     cross join lateral (
-        select * from {{ ref('int_analysis_run_score_sums') }} as run_sums
-        where run_sums.analysis_run_id = changed.analysis_run_id
+        -- no alias on the ref: dbt build --empty renders it as an aliased subquery
+        select * from {{ ref('int_analysis_run_score_sums') }}
+        where analysis_run_id = changed.analysis_run_id
         offset 0
     ) as sums
     {%- else %}

@@ -1,12 +1,19 @@
 {{
     config(
         materialized='table',
-        indexes=[{'columns': ['organization_slug']}],
+        indexes=[
+            {'columns': ['organization_id'], 'unique': true},
+            {'columns': ['organization_slug']},
+        ],
     )
 }}
 
 -- The organizations dimension: names and plans to join to the marts'
--- organization_id. Small, rebuilt whole on every build.
+-- organization_id. Small, rebuilt whole on every build. Its key is a unique
+-- index, not a primary-key constraint: dbt builds the table under a
+-- temporary name and renames it, and a constraint's index would keep that
+-- name (organizations__dbt_tmp_pkey, then ..._pkey1, ...); dbt names indexes
+-- after the final relation.
 
 with
 

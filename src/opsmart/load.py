@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import psycopg
 
-from opsmart import build, connection, digest
+from opsmart import build, connection, digest, marts
 from opsmart.errors import UserError
 
 FEATURES = ("search", "prompt.edit", "analysis.run", "export", "share", "judge.view")
@@ -199,8 +199,14 @@ def _build_loop(build_once: Callable[[], bool], stop: threading.Event, phase: Ph
 
 
 def _mart_digests(url: str, schema: str) -> dict[str, str]:
+    """Digests of the incremental marts (the exactness contract's tables; not the seeds,
+    dimensions or history that share their schema)."""
     found = digest.digest(url, schemas=(schema,))
-    return {name.split(".", 1)[1]: value for name, value in found.items() if name != digest.OVERALL}
+    return {
+        name.split(".", 1)[1]: value
+        for name, value in found.items()
+        if name != digest.OVERALL and name.split(".", 1)[1] in marts.NAMES
+    }
 
 
 def measure(
@@ -267,7 +273,7 @@ def measure(
     full = build.dbt(
         ["run", "--select", f"+{select}", "--full-refresh"], build_url, schema=FULL_SCHEMA, capture=True
     )
-    incremental, rebuilt = _mart_digests(url, "mart"), _mart_digests(url, FULL_SCHEMA)
+    incremental, rebuilt = _mart_digests(url, connection.mart_schema()), _mart_digests(url, FULL_SCHEMA)
     differing = {
         name: (incremental.get(name, ""), rebuilt.get(name, ""))
         for name in set(incremental) | set(rebuilt)
