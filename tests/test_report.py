@@ -49,7 +49,9 @@ def test_as_an_analyst_every_chart_draws_in_a_real_browser_offline(
     url = _with_history_and_seeds(loaded_url)
     out = tmp_path / "report.html"
     with login_role(url, "report_analyst", "opsmart_analyst") as analyst:
-        result = cli("report", "--out", str(out), env={connection.URL_ENV: analyst})
+        # as `opsmart mf`: the owner's URL for the database, the analyst's for reading
+        env = {connection.URL_ENV: url, connection.ANALYST_URL_ENV: analyst}
+        result = cli("report", "--out", str(out), env=env)
     assert result.returncode == 0, result.stderr
     assert str(out) in result.stdout
     html = out.read_text()

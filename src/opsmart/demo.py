@@ -45,7 +45,7 @@ def print_summary(rows: list[dict[str, object]]) -> None:
 
 def run(scale: str = "demo", seed: int = 42) -> int:
     """Up, bootstrap, generate (into an empty database), build, summary, report."""
-    from opsmart import generate, report
+    from opsmart import generate, report, semantic
 
     started = time.monotonic()
     url = connection.database_url()
@@ -61,6 +61,7 @@ def run(scale: str = "demo", seed: int = 42) -> int:
     if code != 0:
         raise UserError(f"dbt build failed (exit {code}); see the output above", exit_code=code)
     print_summary(mart_summary(url))
-    print(f"report: {report.write(url, report.default_path()).resolve()}")
+    # as an analyst, like `opsmart report` and `opsmart mf`
+    print(f"report: {report.write(semantic.analyst_url(), report.default_path()).resolve()}")
     print(f"demo finished in {time.monotonic() - started:.0f} s")
     return 0

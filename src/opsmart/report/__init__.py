@@ -2,7 +2,10 @@
 
 The page holds everything it needs (Vega, Vega-Lite and vega-embed, inlined by
 vl-convert, and the data), so it opens from disk with no network. It reads only
-the mart schema, as the analyst role may (data.py says what comes from where).
+the mart schema, and connects as ``opsmart mf`` does: a login of opsmart_analyst
+(``OPSMART_ANALYST_URL``; on the embedded server its own reader login; else
+``OPSMART_DATABASE_URL``), see ``semantic.analyst_url`` (data.py says what comes
+from where).
 """
 
 from __future__ import annotations
@@ -47,8 +50,9 @@ def write(url: str, out: Path, days: int = DEFAULT_DAYS) -> Path:
 
 def run(out: str | None = None, days: int = DEFAULT_DAYS) -> int:
     """``opsmart report``: the output checked first, then the database, then the page."""
+    from opsmart import semantic
+
     path = files.check_output(out, "report", make_folders=False) if out else default_path()
-    url = connection.database_url()
-    write(url, path, days)
+    write(semantic.analyst_url(), path, days)
     print(f"report: {path.resolve()}")
     return 0
