@@ -203,6 +203,7 @@ def restore(url: str, path: str | Path, *, force: bool = False, quiet: bool = Fa
         )
     with connection.connect(url, autocommit=True) as conn:
         superuser = conn.execute("select rolsuper from pg_roles where rolname = current_user").fetchone()
+        server_version = conn.info.server_version
         replaced = [row[0] for row in conn.execute(_REPLACED_SCHEMAS, [list(SCHEMAS)]).fetchall()]
     as_saved = bool(superuser and superuser[0])
     to_sql = ["--file=-"]
@@ -214,7 +215,8 @@ def restore(url: str, path: str | Path, *, force: bool = False, quiet: bool = Fa
     prologue = f"begin;\n{drops}"
     epilogue = _FORGET_BUILD_STATE.format(forget_all="false" if as_saved else "true")
     began = time.perf_counter()
-    problem = _restore_in_one_transaction(url, [*to_sql, str(path)], prologue, epilogue)
+    unknown = [name for name, since in _NEWER_SETTINGS.items() if server_version < since]
+    problem = _restore_in_one_transaction(url, [*to_sql, str(path)], prologue, epilogue, unknown)
     if problem:
         raise UserError(f"restore failed, nothing changed: {problem}")
     elapsed = time.perf_counter() - began
@@ -230,8 +232,26 @@ def restore(url: str, path: str | Path, *, force: bool = False, quiet: bool = Fa
     return elapsed
 
 
+# Settings the bundled pg_restore writes into the script's header that older
+# servers do not know (PostgreSQL 15 refuses "SET transaction_timeout"), with
+# the server version that introduced each.
+_NEWER_SETTINGS = {"transaction_timeout": 170000}
+
+
+def _copy_script(script: IO[bytes], psql: IO[bytes], unknown: list[str]) -> None:
+    """pg_restore's SQL into psql, without the header's SETs of settings the server lacks."""
+    if unknown:
+        drop = tuple(f"SET {name} ".encode() for name in unknown)
+        for line in script:
+            if not line.startswith(drop):
+                psql.write(line)
+            if line.startswith(b"-- Name: "):  # the header ends at the first object
+                break
+    shutil.copyfileobj(script, psql, 1 << 20)
+
+
 def _restore_in_one_transaction(
-    url: str, pg_restore_args: list[str], prologue: str, epilogue: str
+    url: str, pg_restore_args: list[str], prologue: str, epilogue: str, unknown: list[str]
 ) -> str | None:
     """pg_restore's SQL between ``prologue`` and ``epilogue`` through one psql, committed only if whole.
 
@@ -259,7 +279,7 @@ def _restore_in_one_transaction(
         committed = False
         try:
             psql.stdin.write(prologue.encode())
-            shutil.copyfileobj(dump.stdout, psql.stdin, 1 << 20)
+            _copy_script(dump.stdout, psql.stdin, unknown)
             # Not one more byte unless pg_restore read the whole backup: a COMMIT must
             # follow the complete script and nothing else.
             if dump.wait() == 0:
