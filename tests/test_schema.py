@@ -264,6 +264,12 @@ VALID: dict[str, Callable[[Rows], dict[str, Any]]] = {
         "table_name": f"event_{r.uniq()}",
         "status": "pass",
     },
+    "ops.replicated_table": lambda r: {
+        "relation": f"ops.t_{r.uniq()}",
+        # array literals (a list would be sent as jsonb)
+        "column_names": "{id,name}",
+        "column_types": "{bigint,text}",
+    },
     "ops.mart_build_state": lambda r: {
         "target_schema": "mart",
         "model": f"model_{r.uniq()}",
@@ -343,6 +349,7 @@ CHECKS: dict[str, tuple[str, Mutation]] = {
     "chk_build_run_ended_at": ("ops.build_run", {"ended_at": T0 - timedelta(seconds=1)}),
     "chk_build_run_counts": ("ops.build_run", {"errors": -1}),
     "chk_build_node_execution_seconds": ("ops.build_node", {"execution_seconds": -0.1}),
+    "chk_replicated_table_columns": ("ops.replicated_table", {"column_types": "{bigint}"}),
 }
 
 # Unique indexes on expressions: how a second row collides with the first.

@@ -27,9 +27,11 @@ declare
     role_name text;
     rel record;
     app_columns text;
+    replicas text[] := '{}';
     bookkeeping constant text[] := array[
         'ops.schema_migrations', 'ops.mart_change_log', 'ops.mart_build_state', 'ops.mart_source',
-        'ops.mart_schema', 'ops.tenant_reader', 'ops.build_run', 'ops.build_node', 'ops.build_freshness'
+        'ops.mart_schema', 'ops.tenant_reader', 'ops.build_run', 'ops.build_node', 'ops.build_freshness',
+        'ops.replicated_table'
     ];
     -- what the marts read (and dbt's source tests)
     mart_sources constant text[] := array[
@@ -62,11 +64,16 @@ begin
         -- (never a partition directly), but never change_xid (tracking),
         -- never the marts' bookkeeping, and never rewrites the audit log.
         grant usage on schema core, ops to opsmart_app;
+        -- on an analytics server, the replicas are written by replication only
+        if to_regclass('ops.replicated_table') is not null then
+            execute 'select coalesce(array_agg(relation), ''{}'') from ops.replicated_table' into replicas;
+        end if;
         for rel in
             select cls.oid::regclass as name, cls.oid
             from pg_class as cls inner join pg_namespace as nsp on cls.relnamespace = nsp.oid
             where nsp.nspname in ('core', 'ops') and cls.relkind in ('r', 'p') and not cls.relispartition
                 and cls.oid::regclass::text <> all(bookkeeping)
+                and cls.oid::regclass::text <> all(replicas)
             order by 1
         loop
             select string_agg(quote_ident(att.attname), ', ' order by att.attnum) into app_columns
@@ -104,7 +111,9 @@ begin
             'ops.mart_source_identity(text[])',
             'ops.mart_source_changes(jsonb, jsonb)',
             'ops.mart_source_expression(text, text)',
-            'ops.build_role_problem()'
+            'ops.build_role_problem()',
+            'ops.replica_column_problems()',
+            'ops.replica_subscription(name)'
         ], 'opsmart_transformer');
     end if;
 

@@ -447,11 +447,12 @@ def drop_database(server_url: str, name: str) -> None:
 
 
 def _load(ctx: _Context, seed: int) -> dict[str, Any]:
-    from opsmart import generate
+    from opsmart.synth.generate import generate
+    from opsmart.synth.scale import Scale
 
-    scale = generate.Scale.preset(ctx.scale)
+    scale = Scale.preset(ctx.scale)
     started = time.perf_counter()
-    counts = generate.generate(ctx.url, scale, seed=seed, progress=False)
+    counts = generate(ctx.url, scale, seed=seed, progress=False)
     seconds = time.perf_counter() - started
     rows = sum(counts.values())
     # Statistics and hint bits set now, so no measured phase pays for them (or autovacuum's).

@@ -20,7 +20,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from opsmart import connection, interrupts, logins, marts
+from opsmart import connection, interrupts, logins, marts, replication_status
 from opsmart.errors import UserError
 
 MARTS = marts.NAMES
@@ -249,6 +249,7 @@ def run(
     args = build_args(full_refresh=full_refresh, backfill=backfill, select=select, extra=extra)
     check_session_limits()
     url = build_url(url or connection.database_url())
+    replication_status.build_preflight(url)  # a primary whose analytics server builds; schema drift
     preflight(url)
     result = dbt(args, url)
     if result.returncode != 0:

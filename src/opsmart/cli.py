@@ -43,11 +43,13 @@ def _bootstrap(args: argparse.Namespace) -> int:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from opsmart import connection, generate
+    from opsmart import connection
+    from opsmart.synth import generate, mutate
+    from opsmart.synth.scale import Scale
 
-    scale = generate.Scale.from_args(args)
+    scale = Scale.from_args(args)
     if args.mutate:
-        generate.mutate(connection.database_url(), seed=args.seed, fraction=args.fraction)
+        mutate.mutate(connection.database_url(), seed=args.seed, fraction=args.fraction)
     else:
         generate.generate(connection.database_url(), scale, seed=args.seed)
     return 0
@@ -130,6 +132,34 @@ def _load(args: argparse.Namespace) -> int:
     return load.run(connection.database_url(), seconds=args.seconds, writers=args.writers)
 
 
+def _replicate(args: argparse.Namespace) -> int:
+    import os
+
+    from opsmart import connection, replicate, replication_status
+
+    primary = args.primary or os.environ.get(replication_status.PRIMARY_URL_ENV)
+    analytics = args.analytics or os.environ.get(connection.URL_ENV)
+    if args.action == "status":
+        return replication_status.run(
+            analytics or connection.database_url(), primary, as_json=args.json, wait=args.wait
+        )
+    if not primary or not analytics:
+        raise UserError(
+            f"replicate {args.action} needs --primary and --analytics"
+            f" (or {replication_status.PRIMARY_URL_ENV} and {connection.URL_ENV})"
+        )
+    replicate.setup(
+        primary,
+        analytics,
+        subscribe_as=args.subscribe_as,
+        build_url=args.build_url or os.environ.get(connection.BUILD_URL_ENV),
+        name=args.name,
+        resync=args.resync,
+        keep_primary_tracking=args.keep_primary_tracking,
+    )
+    return 0
+
+
 def _mf(args: argparse.Namespace) -> int:
     from opsmart import semantic
 
@@ -137,7 +167,7 @@ def _mf(args: argparse.Namespace) -> int:
 
 
 def _add_scale_args(p: argparse.ArgumentParser) -> None:
-    from opsmart.generate import Scale
+    from opsmart.synth.scale import Scale
 
     d = Scale()
     for name in ("organizations", "users", "days", "events_per_day", "runs_per_day"):
@@ -187,7 +217,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def parser() -> argparse.ArgumentParser:
-    from opsmart import build, freshness, generate, load, report
+    from opsmart import build, freshness, load, report
+    from opsmart.synth.scale import SEED_LIMIT
 
     p = _Parser(prog="opsmart", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -208,9 +239,9 @@ def parser() -> argparse.ArgumentParser:
     gen = sub.add_parser("generate", help="load deterministic synthetic ops data")
     gen.add_argument(
         "--seed",
-        type=_whole(-generate.SEED_LIMIT, generate.SEED_LIMIT),
+        type=_whole(-SEED_LIMIT, SEED_LIMIT),
         default=42,
-        help=f"default 42; at most {generate.SEED_LIMIT:,} either way (it is mixed into 64-bit hashes)",
+        help=f"default 42; at most {SEED_LIMIT:,} either way (it is mixed into 64-bit hashes)",
     )
     _add_scale_args(gen)
     gen.add_argument("--mutate", action="store_true", help="change existing data instead of loading")
@@ -304,6 +335,43 @@ def parser() -> argparse.ArgumentParser:
     )
     ld.set_defaults(func=_load)
 
+    rp = sub.add_parser("replicate", help="build the marts on an analytics server fed by logical replication")
+    rp.add_argument("action", choices=["setup", "status"])
+    rp.add_argument(
+        "--primary", metavar="URL", help="the platform's database, as its owner (or OPSMART_PRIMARY_URL)"
+    )
+    rp.add_argument(
+        "--analytics", metavar="URL", help="the analytics database, as its owner (or OPSMART_DATABASE_URL)"
+    )
+    rp.add_argument(
+        "--subscribe-as",
+        metavar="URL",
+        help="setup: how the analytics server reaches the primary, as a login with REPLICATION"
+        " (default --primary)",
+    )
+    rp.add_argument(
+        "--build-url", metavar="URL", help="setup: the analytics server's build login (or OPSMART_BUILD_URL)"
+    )
+    rp.add_argument(
+        "--name", help="setup: the subscription and its slot (default opsmart_<analytics database>)"
+    )
+    rp.add_argument(
+        "--resync", action="store_true", help="setup: copy every table again (after schema drift)"
+    )
+    rp.add_argument(
+        "--keep-primary-tracking",
+        action="store_true",
+        help="setup: leave the primary's change tracking on (only where marts are still built there too)",
+    )
+    rp.add_argument("--json", action="store_true", help="status: as JSON")
+    rp.add_argument(
+        "--wait",
+        type=_whole(0, 86_400),
+        default=0,
+        metavar="SECONDS",
+        help="status: first wait until caught up",
+    )
+    rp.set_defaults(func=_replicate)
     mf = sub.add_parser(
         "mf",
         help="MetricFlow (mf) over the marts as an analyst, e.g. opsmart mf query --metrics analyses",

@@ -45,7 +45,9 @@ def print_summary(rows: list[dict[str, object]]) -> None:
 
 def run(scale: str = "demo", seed: int = 42) -> int:
     """Up, bootstrap, generate (into an empty database), build, summary, report."""
-    from opsmart import generate, report, semantic
+    from opsmart import report, semantic
+    from opsmart.synth.generate import generate
+    from opsmart.synth.scale import Scale
 
     started = time.monotonic()
     url = connection.database_url()
@@ -56,7 +58,7 @@ def run(scale: str = "demo", seed: int = 42) -> int:
     if has_data:
         print("ops data present: skipping generate (run `opsmart generate --mutate` to change it)")
     else:
-        generate.generate(url, generate.Scale.preset(scale), seed=seed)
+        generate(url, Scale.preset(scale), seed=seed)
     code = build.run(url)
     if code != 0:
         raise UserError(f"dbt build failed (exit {code}); see the output above", exit_code=code)

@@ -9,6 +9,7 @@ last build. Exit status: 0 healthy, 1 unhealthy, 2 cannot connect.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from datetime import datetime
 from typing import Any
@@ -17,7 +18,7 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from opsmart import bootstrap, connection
+from opsmart import bootstrap, connection, replication_status
 from opsmart.errors import UserError
 
 
@@ -178,6 +179,16 @@ def _marts(conn: psycopg.Connection, report: dict[str, Any]) -> None:
     report["marts"] = marts
 
 
+def _replication(conn: psycopg.Connection, url: str, report: dict[str, Any]) -> None:
+    """On an analytics server: its subscription, lag and schema drift (the primary's side too when
+    OPSMART_PRIMARY_URL is set)."""
+    if not replication_status.is_replica(conn):
+        return
+    found = replication_status.collect(url, os.environ.get(replication_status.PRIMARY_URL_ENV))
+    report["replication"] = found
+    report["problems"] += found["problems"]
+
+
 def _builds(conn: psycopg.Connection, report: dict[str, Any]) -> None:
     """The recent dbt invocations into the mart schema (ops.build_run, written by every build)."""
     exists = conn.execute("select to_regclass('ops.build_run') is not null as ok").fetchone()["ok"]
@@ -223,6 +234,7 @@ def collect(url: str) -> dict[str, Any]:
             _events(conn, report)
             _health_function(conn, report)
             _marts(conn, report)
+            _replication(conn, url, report)
             _builds(conn, report)
         except psycopg.Error as exc:
             raise UserError(f"check failed as {conn.info.user}: {exc.diag.message_primary or exc}") from None
@@ -271,6 +283,8 @@ def render(report: dict[str, Any]) -> str:
             out.append(f"  {mart['table']:<{width}}  {mart['rows']:>12,} rows  last built {built}")
     else:
         out.append("marts           none built yet")
+    if report.get("replication"):
+        out += replication_status.render(report["replication"])
     builds = report.get("builds")
     if builds:
         out.append("recent builds")

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import uuid
 
+import psycopg
 from psycopg.types.json import Jsonb
 
 from opsmart import connection
 from opsmart.errors import UserError
 
 # What goes with the user: (label, count query), counted before the delete.
-_COUNTS = {
+COUNTS = {
     "events": "select count(*) from ops.event where user_id = %(id)s",
     "chat_sessions": "select count(*) from ops.chat_session where user_id = %(id)s",
     "messages": (
@@ -39,21 +40,35 @@ def parse_user_id(text: str) -> uuid.UUID:
         raise UserError(f"--user wants a user id (a UUID), got {text!r}") from None
 
 
+AUDIT_ACTION = "user.purge"
+
+
+def remove_user(conn: psycopg.Connection, user_id: uuid.UUID) -> dict[str, int] | None:
+    """Purge a user inside ``conn``'s transaction: audit with counts, then delete.
+
+    Returns what goes, by kind; ``None`` when there is no such user. The caller commits.
+    """
+    params = {"id": user_id}
+    found = conn.execute("select 1 from core.users where id = %(id)s for update", params).fetchone()
+    if found is None:
+        return None
+    counts = {label: conn.execute(query, params).fetchone()[0] for label, query in COUNTS.items()}  # type: ignore[index]
+    conn.execute(
+        """insert into ops.audit_log (action, entity_type, entity_id, after_state)
+           values (%s, 'user', %s, %s)""",
+        [AUDIT_ACTION, str(user_id), Jsonb({"purged": True, "removed": counts})],
+    )
+    conn.execute("delete from core.users where id = %(id)s", params)
+    return counts
+
+
 def purge_user(url: str, user_id: str | uuid.UUID, *, quiet: bool = False) -> dict[str, int]:
-    """Delete a user and their personal data; returns what was removed, by kind."""
+    """Delete a user and their personal data in one transaction; returns what was removed, by kind."""
     uid = user_id if isinstance(user_id, uuid.UUID) else parse_user_id(user_id)
-    params = {"id": uid}
     with connection.connect(url) as conn:
-        found = conn.execute("select 1 from core.users where id = %(id)s for update", params).fetchone()
-        if found is None:
+        counts = remove_user(conn, uid)
+        if counts is None:
             raise UserError(f"no user {uid} in {connection.describe(url)}")
-        counts = {label: conn.execute(query, params).fetchone()[0] for label, query in _COUNTS.items()}  # type: ignore[index]
-        conn.execute(
-            """insert into ops.audit_log (action, entity_type, entity_id, after_state)
-               values ('user.purge', 'user', %s, %s)""",
-            [str(uid), Jsonb({"purged": True, "removed": counts})],
-        )
-        conn.execute("delete from core.users where id = %(id)s", params)
     if not quiet:
         removed = ", ".join(f"{n} {label.replace('_', ' ')}" for label, n in counts.items())
         print(f"purged user {uid}: {removed}; the next build removes them from the marts")
