@@ -7,7 +7,7 @@ import threading
 import time
 
 import psycopg
-from reliakit import ANCHOR, assert_marts_exact
+from support.platform import ANCHOR, assert_marts_exact
 from support import builder_url
 
 from opsmart import build

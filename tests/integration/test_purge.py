@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 import psycopg
-from reliakit import assert_marts_exact, load_tiny, run_cli
+from support.platform import assert_marts_exact, load_tiny, run_cli
 from support import build_marts
 
 PERSONAL = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import psycopg
 import pytest
-from reliakit import dashboard_views, write_dashboard_view
+from support.platform import dashboard_views, write_dashboard_view
 from support import BUILDER, IN_CI, builder_url
 
 from opsmart import connection

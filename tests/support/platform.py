@@ -22,7 +22,7 @@ from opsmart.synth.scale import Scale
 
 # Recent enough that source freshness passes; fixed for the whole session.
 ANCHOR = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def load_tiny(url: str, seed: int = 7) -> str:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from browserkit import CHROMIUM, browser, pixel_spread, remote_requests
-from reliakit import login_role
+from support.browser import CHROMIUM, browser, pixel_spread, remote_requests
+from support.platform import login_role
 from support import IN_CI, build_marts, dbt_ok
 
 from opsmart import connection, report

@@ -6,7 +6,7 @@ import re
 
 import psycopg
 import pytest
-from reliakit import ANCHOR, login_role, run_cli
+from support.platform import ANCHOR, login_role, run_cli
 from support import dbt_ok, run_dbt
 
 pytestmark = pytest.mark.every_server

@@ -7,8 +7,8 @@ import signal
 
 import psycopg
 import pytest
-from interruptkit import Cli, backend, cli_env, wait_until
-from reliakit import dashboard_views, write_dashboard_view
+from support.processes import Cli, backend, cli_env, wait_until
+from support.platform import dashboard_views, write_dashboard_view
 from support import builder_url
 
 from opsmart import connection, schedule

@@ -12,7 +12,7 @@ import itertools
 import os
 
 import pytest
-from reliakit import load_tiny, run_cli
+from support.platform import load_tiny, run_cli
 from support import builder_url
 
 from opsmart import build, load

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from reliakit import login_role
+from support.platform import login_role
 from support import dbt_ok, target_dir
 
 from opsmart import connection

@@ -13,7 +13,7 @@ import pytest
 
 from opsmart import bench, connection
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

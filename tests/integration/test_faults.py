@@ -11,7 +11,7 @@ import signal
 
 import psycopg
 import pytest
-from reliakit import (
+from support.platform import (
     ANCHOR,
     assert_marts_exact,
     dbt_process,
