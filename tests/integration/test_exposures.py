@@ -7,8 +7,8 @@ import re
 from pathlib import Path
 
 import pytest
-from support.platform import login_role
 from support import dbt_ok, target_dir
+from support.platform import login_role
 
 from opsmart import connection
 from opsmart.report import data, snapshot

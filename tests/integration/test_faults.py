@@ -11,6 +11,7 @@ import signal
 
 import psycopg
 import pytest
+from support import MARTS, build_marts, mart_digest
 from support.platform import (
     ANCHOR,
     assert_marts_exact,
@@ -19,7 +20,6 @@ from support.platform import (
     wait_backend_gone,
     wait_for_query,
 )
-from support import MARTS, build_marts, mart_digest
 
 from opsmart import connection, localdb
 

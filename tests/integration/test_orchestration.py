@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import psycopg
 import pytest
-from support.platform import dashboard_views, write_dashboard_view
 from support import BUILDER, IN_CI, builder_url
+from support.platform import dashboard_views, write_dashboard_view
 
 from opsmart import connection
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from support.platform import ANCHOR, assert_marts_exact
 from support import MARTS, copy_project, dbt_fails, dbt_ok, mart_digest, run_dbt
+from support.platform import ANCHOR, assert_marts_exact
 
 from opsmart import connection
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from support import IN_CI, build_marts, dbt_ok
 from support.browser import CHROMIUM, browser, pixel_spread, remote_requests
 from support.platform import login_role
-from support import IN_CI, build_marts, dbt_ok
 
 from opsmart import connection, report
 from opsmart.report import data, page

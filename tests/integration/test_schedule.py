@@ -7,9 +7,9 @@ import signal
 
 import psycopg
 import pytest
-from support.processes import Cli, backend, cli_env, wait_until
-from support.platform import dashboard_views, write_dashboard_view
 from support import builder_url
+from support.platform import dashboard_views, write_dashboard_view
+from support.processes import Cli, backend, cli_env, wait_until
 
 from opsmart import connection, schedule
 from opsmart.errors import UserError

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from support.platform import login_role, run_cli
 from support import MARTS, build_marts, builder_url
+from support.platform import login_role, run_cli
 
 from opsmart import build, connection, marts
 

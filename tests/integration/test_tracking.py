@@ -12,8 +12,8 @@ from pathlib import Path
 import psycopg
 import pytest
 from psycopg import errors, sql
-from support.platform import ANCHOR, assert_marts_exact
 from support import build_marts, copy_project, dbt_ok, differing_marts
+from support.platform import ANCHOR, assert_marts_exact
 
 from opsmart import connection
 

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import psycopg
 from psycopg.conninfo import make_conninfo
-from support import build_marts, builder_url, dbt_ok, differing_marts
 
 from opsmart import build, connection
 from opsmart.synth import generate
 from opsmart.synth.scale import Scale
+from support import build_marts, builder_url, dbt_ok, differing_marts
 
 # Recent enough that source freshness passes; fixed for the whole session.
 ANCHOR = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
