@@ -207,7 +207,7 @@ def cli() -> Callable[..., subprocess.CompletedProcess[str]]:
 @pytest.fixture(scope="session")
 def loaded_template_url(server_url: str, template_url: str) -> str:
     """A database with tiny generated data and its marts built, made once per server."""
-    from reliakit import load_tiny
+    from support.platform import load_tiny
 
     return load_tiny(_create_database(server_url, "opsmart_test_loaded", template_url))
 

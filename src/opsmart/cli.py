@@ -59,6 +59,14 @@ def _generate(args: argparse.Namespace) -> int:
 def _build(args: argparse.Namespace) -> int:
     from opsmart import build
 
+    if args.every is not None:
+        from opsmart import schedule
+
+        if args.full_refresh or args.backfill:
+            raise UserError(
+                "--every keeps the marts fresh incrementally: run --full-refresh or --backfill once"
+            )
+        return schedule.run(args.every, select=args.select, extra=args.dbt_args)
     return build.run(
         full_refresh=args.full_refresh,
         backfill=args.backfill,
@@ -89,6 +97,18 @@ def _bench_report(args: argparse.Namespace) -> int:
     from opsmart.bench import report
 
     return report.rewrite(Path(args.results) if args.results else None)
+
+
+def _report(args: argparse.Namespace) -> int:
+    from opsmart import report
+
+    return report.run(out=args.out, days=args.days)
+
+
+def _freshness(args: argparse.Namespace) -> int:
+    from opsmart import freshness
+
+    return freshness.run(minutes=args.minutes, every=args.every, out=args.out)
 
 
 def _backup(args: argparse.Namespace) -> int:
@@ -204,7 +224,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def parser() -> argparse.ArgumentParser:
-    from opsmart import build, load
+    from opsmart import build, freshness, load, report
     from opsmart.bench import plans
     from opsmart.synth.scale import SEED_LIMIT
 
@@ -245,6 +265,11 @@ def parser() -> argparse.ArgumentParser:
         " (ten years) per build; --full-refresh rebuilds everything",
     )
     b.add_argument("--select", "-s", help="dbt selector, e.g. feature_daily")
+    b.add_argument(
+        "--every",
+        metavar="INTERVAL",
+        help="build again every INTERVAL (60s, 5min, 1h), one build at a time, until Ctrl-C or SIGTERM",
+    )
     b.add_argument("dbt_args", nargs=argparse.REMAINDER, help="after --: passed to dbt")
     b.set_defaults(func=_build)
 
@@ -272,6 +297,29 @@ def parser() -> argparse.ArgumentParser:
     )
     br.add_argument("results", nargs="?", metavar="RESULTS_DIR", help="default bench/results")
     br.set_defaults(func=_bench_report)
+
+    rp = sub.add_parser("report", help="one self-contained HTML file of charts over the marts")
+    rp.add_argument("--out", metavar="FILE.html", help=f"default {report.DEFAULT_FILE} in the opsmart home")
+    rp.add_argument(
+        "--days",
+        type=_whole(1, report.MAX_DAYS),
+        default=report.DEFAULT_DAYS,
+        help=f"the days up to the newest data, default {report.DEFAULT_DAYS}, at most {report.MAX_DAYS:,}",
+    )
+    rp.set_defaults(func=_report)
+
+    fr = sub.add_parser("freshness", help="time events into mart.feature_daily under `build --every`")
+    fr.add_argument(
+        "--minutes",
+        type=_whole(1, freshness.MAX_MINUTES),
+        default=10,
+        help=f"how long to write probes, default 10, at most {freshness.MAX_MINUTES:,}",
+    )
+    fr.add_argument(
+        "--every", default="60s", metavar="INTERVAL", help="the build loop's interval, default 60s"
+    )
+    fr.add_argument("--out", metavar="FILE.json", help="also write the figures and every latency as JSON")
+    fr.set_defaults(func=_freshness)
 
     bk = sub.add_parser("backup", help="dump the database to FILE (pg_dump custom format)")
     bk.add_argument("file", metavar="FILE")

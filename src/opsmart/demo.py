@@ -9,6 +9,19 @@ from psycopg import sql
 from opsmart import bootstrap, build, connection, marts
 from opsmart.errors import UserError
 
+# The question the demo ends with: the last four weeks' analyses and success rate.
+DEMO_QUESTION = (
+    "query",
+    "--metrics",
+    "analyses,success_rate",
+    "--group-by",
+    "metric_time__week",
+    "--order",
+    "-metric_time__week",
+    "--limit",
+    "4",
+)
+
 
 def mart_summary(url: str, schema: str = "mart") -> list[dict[str, object]]:
     """Rows, date span and newest bucket of each mart in ``schema``."""
@@ -44,7 +57,8 @@ def print_summary(rows: list[dict[str, object]]) -> None:
 
 
 def run(scale: str = "demo", seed: int = 42) -> int:
-    """Up, bootstrap, generate (into an empty database), build, summary."""
+    """Up, bootstrap, generate (into an empty database), build, summary, report."""
+    from opsmart import report, semantic
     from opsmart.synth.generate import generate
     from opsmart.synth.scale import Scale
 
@@ -62,5 +76,11 @@ def run(scale: str = "demo", seed: int = 42) -> int:
     if code != 0:
         raise UserError(f"dbt build failed (exit {code}); see the output above", exit_code=code)
     print_summary(mart_summary(url))
+    # as an analyst, like `opsmart report` and `opsmart mf`
+    print(f"report: {report.write(semantic.analyst_url(), report.default_path()).resolve()}")
+    # and one answer from the semantic layer, as `opsmart mf` gives it
+    print(f"$ opsmart mf {' '.join(DEMO_QUESTION)}")
+    if semantic.run(list(DEMO_QUESTION)) != 0:
+        raise UserError("the semantic layer's demo question failed; see the output above")
     print(f"demo finished in {time.monotonic() - started:.0f} s")
     return 0

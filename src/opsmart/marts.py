@@ -1,6 +1,6 @@
 """The marts: the one list every command and test reads (names, buckets, tenancy).
 
-Each entry mirrors its model's config in models/marts/ (tests/test_project.py
+Each entry mirrors its model's config in models/marts/ (tests/integration/test_project.py
 compares them with dbt's manifest, so the two cannot drift apart).
 """
 

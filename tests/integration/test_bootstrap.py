@@ -15,7 +15,7 @@ from opsmart.errors import UserError
 
 pytestmark = pytest.mark.every_server
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 # How many files ops_schema/ ships, and the name a test's next file gets.
 SHIPPED = len(sorted((REPO / "ops_schema").glob("[0-9][0-9][0-9]_*.sql")))
 LAST_FILE = sorted((REPO / "ops_schema").glob("[0-9][0-9][0-9]_*.sql"))[-1].name

@@ -11,7 +11,8 @@ import signal
 
 import psycopg
 import pytest
-from reliakit import (
+from support import MARTS, build_marts, mart_digest
+from support.platform import (
     ANCHOR,
     assert_marts_exact,
     dbt_process,
@@ -19,7 +20,6 @@ from reliakit import (
     wait_backend_gone,
     wait_for_query,
 )
-from support import MARTS, build_marts, mart_digest
 
 from opsmart import connection, localdb
 

@@ -23,7 +23,7 @@ import psycopg
 
 from opsmart import connection
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _interruptible() -> None:

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from interruptkit import Cli, assert_interrupted, backend, cli_env, no_backend, wait_until
-from reliakit import ANCHOR, leftover_relations
 from support import MARTS, builder_url, mart_digest
+from support.platform import ANCHOR, leftover_relations
+from support.processes import Cli, assert_interrupted, backend, cli_env, no_backend, wait_until
 
 from opsmart import connection, digest
 from opsmart.synth import generate

@@ -28,7 +28,7 @@ from opsmart import connection, postgres
 
 pytestmark = pytest.mark.every_server
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 TINY = [
     "--organizations",
     "4",

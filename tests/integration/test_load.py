@@ -12,8 +12,8 @@ import itertools
 import os
 
 import pytest
-from reliakit import load_tiny, run_cli
 from support import builder_url
+from support.platform import load_tiny, run_cli
 
 from opsmart import build, load
 

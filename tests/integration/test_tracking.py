@@ -12,14 +12,14 @@ from pathlib import Path
 import psycopg
 import pytest
 from psycopg import errors, sql
-from reliakit import ANCHOR, assert_marts_exact
 from support import build_marts, copy_project, dbt_ok, differing_marts
+from support.platform import ANCHOR, assert_marts_exact
 
 from opsmart import connection
 
 pytestmark = pytest.mark.every_server
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _busiest_partition(url: str) -> str:

@@ -8,8 +8,8 @@ import random
 
 import psycopg
 import pytest
-from reliakit import run_cli
 from support import MARTS, build_marts, dbt_ok, differing_marts, mart_digest, row_versions
+from support.platform import run_cli
 
 from opsmart import connection
 from opsmart.synth import generate, mutate

@@ -21,9 +21,9 @@ import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from interruptkit import Cli, assert_one_line, cli_env
 from psycopg.types.json import Jsonb
 from support import builder_url
+from support.processes import Cli, assert_one_line, cli_env
 
 from opsmart import build, cli, connection, files
 from opsmart.synth import generate, mutate

@@ -7,8 +7,8 @@ import threading
 import time
 
 import psycopg
-from reliakit import ANCHOR, assert_marts_exact
 from support import builder_url
+from support.platform import ANCHOR, assert_marts_exact
 
 from opsmart import build
 

@@ -12,14 +12,14 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from reliakit import ANCHOR, assert_marts_exact
 from support import MARTS, copy_project, dbt_fails, dbt_ok, mart_digest, run_dbt
+from support.platform import ANCHOR, assert_marts_exact
 
 from opsmart import connection
 
 pytestmark = pytest.mark.every_server
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _digests(url: str, schema: str = "mart") -> dict:

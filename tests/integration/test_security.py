@@ -13,14 +13,14 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from reliakit import login_role, run_cli
 from support import MARTS, build_marts, builder_url
+from support.platform import login_role, run_cli
 
 from opsmart import build, connection, marts
 
 pytestmark = pytest.mark.every_server
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 ORG_MARTS = tuple(m.name for m in marts.MARTS if m.has_organization)
 # Reference data in the mart schema that every role reads: no tenant's rows.
 REFERENCE = ("metric_catalog", "feature_catalog", "query_slo", "time_spine_daily", "time_spine_hourly")

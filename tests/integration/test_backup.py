@@ -15,11 +15,19 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from interruptkit import Cli, assert_interrupted, assert_one_line, backend, cli_env, no_backend, wait_until
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
-from reliakit import ANCHOR, load_tiny, login_role, run_cli
 from support import MARTS, build_marts, dbt_ok, mart_digest
+from support.platform import ANCHOR, load_tiny, login_role, run_cli
+from support.processes import (
+    Cli,
+    assert_interrupted,
+    assert_one_line,
+    backend,
+    cli_env,
+    no_backend,
+    wait_until,
+)
 
 from opsmart import backup, bootstrap, connection, digest
 from opsmart.errors import UserError

@@ -14,15 +14,15 @@ from pathlib import Path
 
 import psycopg
 from psycopg.conninfo import make_conninfo
-from support import build_marts, builder_url, dbt_ok, differing_marts
 
 from opsmart import build, connection
 from opsmart.synth import generate
 from opsmart.synth.scale import Scale
+from support import build_marts, builder_url, dbt_ok, differing_marts
 
 # Recent enough that source freshness passes; fixed for the whole session.
 ANCHOR = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def load_tiny(url: str, seed: int = 7) -> str:
@@ -127,3 +127,27 @@ def run_cli(url: str, *args: str, timeout: float = 300) -> subprocess.CompletedP
         check=False,
         timeout=timeout,
     )
+
+
+def dashboard_views(url: str, org: object) -> int:
+    """mart.feature_daily's dashboard.view events of ``org`` on ANCHOR's day."""
+    with psycopg.connect(url) as conn:
+        return conn.execute(
+            "select coalesce(sum(events), 0) from mart.feature_daily"
+            " where organization_id = %s and day = %s and feature_key = 'dashboard.view'",
+            [org, ANCHOR.date()],
+        ).fetchone()[0]
+
+
+def write_dashboard_view(url: str) -> tuple[object, int]:
+    """One more dashboard.view event (a catalogued feature) on ANCHOR's day: its organization, and
+    the count feature_daily shows before a build picks it up."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        org = conn.execute("select id from ops.organization order by id limit 1").fetchone()[0]
+        seen = dashboard_views(url, org)
+        conn.execute(
+            "insert into ops.event (organization_id, source, feature_key, occurred_at)"
+            " values (%s, 'web', 'dashboard.view', %s)",
+            [org, ANCHOR],
+        )
+    return org, seen

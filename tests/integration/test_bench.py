@@ -19,7 +19,7 @@ import pytest
 from opsmart import build, connection
 from opsmart.bench import baselines, queries, report, runner, scenarios
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

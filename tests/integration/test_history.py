@@ -6,8 +6,8 @@ import re
 
 import psycopg
 import pytest
-from reliakit import ANCHOR, login_role, run_cli
 from support import dbt_ok, run_dbt
+from support.platform import ANCHOR, login_role, run_cli
 
 pytestmark = pytest.mark.every_server
 

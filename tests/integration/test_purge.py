@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 
 import psycopg
-from reliakit import assert_marts_exact, load_tiny, run_cli
 from support import build_marts
+from support.platform import assert_marts_exact, load_tiny, run_cli
 
 PERSONAL = {
     "core.users": "id = %(u)s",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 TEXT = (REPO / "CONTRIBUTING.md").read_text()
 CODE_SPANS = re.findall(r"`([^`\n]+)`", TEXT)
 

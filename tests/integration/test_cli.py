@@ -46,7 +46,7 @@ def _one_line(result, fragment: str) -> None:
 
 
 def test_a_selector_that_matches_nothing_fails_the_build(db_url: str) -> None:
-    from reliakit import run_cli
+    from support.platform import run_cli
 
     result = run_cli(db_url, "build", "--select", "feature_dialy")
     assert result.returncode != 0
@@ -54,7 +54,7 @@ def test_a_selector_that_matches_nothing_fails_the_build(db_url: str) -> None:
 
 
 def test_a_first_build_on_an_empty_platform_passes_and_says_why_freshness_is_skipped(db_url: str) -> None:
-    from reliakit import run_cli
+    from support.platform import run_cli
 
     result = run_cli(db_url, "build")
     assert result.returncode == 0, result.stdout[-3000:]

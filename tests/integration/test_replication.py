@@ -28,7 +28,7 @@ from opsmart import build, digest, load, postgres, replication_status
 from opsmart.synth import generate, mutate
 from opsmart.synth.scale import Scale
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 MARTS = build.MARTS
 RECIPE_MARK = "<!-- recipe: analytics-off-the-primary"
 PRIMARY_OWNER = ("platform_owner", "secret")

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from reliakit import REPO, login_role
+from support.platform import REPO, login_role
 
 from opsmart import connection
 

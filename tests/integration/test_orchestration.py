@@ -1,0 +1,68 @@
+"""The Dagster definitions load, schedule one build at a time, and build as opsmart build does."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+from support import BUILDER, IN_CI, builder_url
+from support.platform import dashboard_views, write_dashboard_view
+
+from opsmart import connection
+
+try:
+    import dagster
+
+    from opsmart import orchestration
+except ImportError as exc:  # the optional extra
+    reason = f"the [orchestration] extra is not installed ({exc.name}): pip install -e '.[orchestration]'"
+    if IN_CI:
+        raise RuntimeError(f"CI installs every extra: {reason}") from exc
+    pytest.skip(reason, allow_module_level=True)
+
+
+def test_the_definitions_load_with_every_model_and_the_schedule() -> None:
+    dagster.Definitions.validate_loadable(orchestration.defs)
+    keys = {key.path[-1] for key in orchestration.opsmart_dbt.keys}
+    assert {"feature_daily", "analysis_daily", "metric_timeseries", "performance_dashboard"} <= keys
+    schedule = orchestration.defs.resolve_schedule_def("opsmart_every_minute")
+    assert schedule.cron_schedule == "* * * * *"
+
+
+def test_the_schedule_skips_while_a_build_still_runs() -> None:
+    schedule = orchestration.opsmart_every_minute
+    with dagster.instance_for_test() as instance:
+        context = dagster.build_schedule_context(instance=instance)
+        assert isinstance(schedule(context), dagster.RunRequest)
+        instance.create_run_for_job(
+            orchestration.defs.resolve_job_def("opsmart_build"), status=dagster.DagsterRunStatus.STARTED
+        )
+        assert isinstance(schedule(context), dagster.SkipReason)
+
+
+def _materialize(**kwargs: object) -> dagster.ExecuteInProcessResult:
+    return dagster.materialize([orchestration.opsmart_dbt], resources=orchestration.defs.resources, **kwargs)
+
+
+def test_a_materialization_builds_as_the_build_login(
+    loaded_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(connection.URL_ENV, loaded_url)
+    monkeypatch.setenv(connection.BUILD_URL_ENV, builder_url(loaded_url))
+    org, seen = write_dashboard_view(loaded_url)
+    result = _materialize()
+    assert result.success
+    assert dashboard_views(loaded_url, org) == seen + 1
+    with psycopg.connect(loaded_url) as conn:
+        login = conn.execute("select login from ops.build_run order by started_at desc limit 1").fetchone()[0]
+    assert login == BUILDER
+
+
+def test_it_refuses_to_build_as_a_superuser_like_opsmart_build(
+    loaded_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(connection.URL_ENV, loaded_url)
+    monkeypatch.setenv(connection.BUILD_URL_ENV, loaded_url)  # the test server's superuser
+    result = _materialize(raise_on_error=False)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    assert "builds run as a login of opsmart_transformer" in str(failure.step_failure_data.error)
