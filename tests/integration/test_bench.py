@@ -126,8 +126,8 @@ def test_the_new_questions_answer_what_they_ask(bench_run: tuple[dict[str, Any],
     _, url = bench_run
     with connection.connect(url, autocommit=True) as conn:
         params = queries.parameters(conn)
-        catalog = {q.name: q for q in queries.load_catalog()}
-        weeks = conn.execute(catalog["feature_week_over_week"].mart_sql, params).fetchall()
+        catalog = queries.compile_catalog(url, params)
+        weeks = conn.execute(catalog["feature_week_over_week"]).fetchall()
         events = conn.execute(
             "select count(*) from ops.event"
             " where occurred_at >= %(prior_week_start)s::timestamp at time zone 'UTC'"
@@ -137,11 +137,11 @@ def test_the_new_questions_answer_what_they_ask(bench_run: tuple[dict[str, Any],
         assert sum(this + last for _, this, last, _, _ in weeks) == events
         assert all(delta == this - last for _, this, last, delta, _ in weeks)
 
-        worst = conn.execute(catalog["worst_orgs_by_judge_this_month"].mart_sql, params).fetchall()
+        worst = conn.execute(catalog["worst_orgs_by_judge_this_month"]).fetchall()
         assert len(worst) <= 10
         assert [mean for _, _, mean in worst] == sorted(mean for _, _, mean in worst)
 
-        trend = conn.execute(catalog["query_p95_trend_7_days"].mart_sql, params).fetchall()
+        trend = conn.execute(catalog["query_p95_trend_7_days"]).fetchall()
         assert all(median <= worst for _, _, _, median, worst in trend)
         assert {day for _, day, _, _, _ in trend} <= {
             params["since_7d"] + dt.timedelta(days=d) for d in range(7)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import pytest
@@ -31,8 +30,9 @@ def _reads(manifest: dict, exposure: str) -> set[str]:
 
 
 def test_the_query_catalog_depends_on_the_marts_its_questions_read(manifest: dict) -> None:
-    queries = Path(connection.project_dir(), "bench", "queries").glob("*.mart.sql")
-    read = {m for q in queries for m in re.findall(r"\bmart\.(\w+)", q.read_text())}
+    analyses = [n for n in manifest["nodes"].values() if n["resource_type"] == "analysis"]
+    assert len(analyses) == len(list(Path(connection.project_dir(), "analyses").glob("*.sql")))
+    read = {m for a in analyses for m in _names(manifest, a["depends_on"]["nodes"])}
     assert read and _reads(manifest, "analyst_query_catalog") == read
 
 

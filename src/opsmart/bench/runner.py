@@ -295,6 +295,7 @@ def measure(
                 ops_runs=plan.ops_query_runs,
                 budget_s=plan.query_budget_s,
                 step=step,
+                schema=MART_SCHEMA,
             )
             step("change tracking: insert throughput with and without")
             result["change_tracking"] = tracking.cost(

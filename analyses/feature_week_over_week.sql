@@ -4,10 +4,10 @@ with
 weeks as (
     select
         feature_key,
-        coalesce(sum(events) filter (where day >= %(week_start)s), 0)::bigint as this_week,
-        coalesce(sum(events) filter (where day < %(week_start)s), 0)::bigint as last_week
-    from mart.feature_daily
-    where day >= %(prior_week_start)s and day < %(today)s
+        coalesce(sum(events) filter (where day >= {{ opsmart_param('week_start') }}), 0)::bigint as this_week,
+        coalesce(sum(events) filter (where day < {{ opsmart_param('week_start') }}), 0)::bigint as last_week
+    from {{ ref('feature_daily') }}
+    where day >= {{ opsmart_param('prior_week_start') }} and day < {{ opsmart_param('today') }}
     group by feature_key
 )
 

@@ -6,6 +6,6 @@ select
     failed,
     avg_judge_score,
     p95_duration_s
-from mart.analysis_daily
-where organization_id = %(org)s and day >= %(since_30d)s
+from {{ ref('analysis_daily') }}
+where organization_id = {{ opsmart_param('org') }} and day >= {{ opsmart_param('since_30d') }}
 order by day

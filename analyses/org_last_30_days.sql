@@ -4,6 +4,6 @@ select
     feature_key,
     events,
     unique_users
-from mart.feature_daily
-where organization_id = %(org)s and day >= %(since_30d)s
+from {{ ref('feature_daily') }}
+where organization_id = {{ opsmart_param('org') }} and day >= {{ opsmart_param('since_30d') }}
 order by day, feature_key

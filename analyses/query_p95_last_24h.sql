@@ -4,6 +4,6 @@ select
     ts_bucket,
     query_count,
     p95_duration_ms
-from mart.performance_dashboard
-where metric_type = 'query_performance' and ts_bucket >= %(since_24h)s
+from {{ ref('performance_dashboard') }}
+where metric_type = 'query_performance' and ts_bucket >= {{ opsmart_param('since_24h') }}
 order by subject, ts_bucket

@@ -7,10 +7,10 @@ hourly as (
         ts_bucket,
         query_count,
         p95_duration_ms
-    from mart.performance_dashboard
+    from {{ ref('performance_dashboard') }}
     where
         metric_type = 'query_performance'
-        and ts_bucket >= %(since_7d)s::timestamp at time zone 'UTC'
+        and ts_bucket >= {{ opsmart_param('since_7d') }}::timestamp at time zone 'UTC'
 )
 
 select

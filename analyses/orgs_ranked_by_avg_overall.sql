@@ -2,6 +2,6 @@
 select
     organization_id,
     avg_overall
-from mart.analysis_daily
-where day = %(yesterday)s and avg_overall is not null
+from {{ ref('analysis_daily') }}
+where day = {{ opsmart_param('yesterday') }} and avg_overall is not null
 order by avg_overall desc, organization_id asc

@@ -4,11 +4,11 @@ select
     organization_id,
     sum(sample_count) as scores,
     round(sum(value_sum) / sum(sample_count), 6) as mean_score
-from mart.metric_daily
+from {{ ref('metric_daily') }}
 where
     starts_with(metric_key, 'judge.')
     and organization_id is not null
-    and day >= %(month_start)s
+    and day >= {{ opsmart_param('month_start') }}
 group by organization_id
 order by mean_score asc, organization_id asc
 limit 10

@@ -3,7 +3,7 @@ select
     organization_id,
     sum(sample_count) as samples,
     round(sum(value_sum) / sum(sample_count), 6) as mean
-from mart.metric_daily
-where metric_key = 'analysis.overall_score' and day >= %(since_30d)s
+from {{ ref('metric_daily') }}
+where metric_key = 'analysis.overall_score' and day >= {{ opsmart_param('since_30d') }}
 group by organization_id
 order by mean desc, organization_id asc

@@ -2,8 +2,8 @@
 select
     feature_key,
     sum(events) as events
-from mart.feature_daily
-where day >= %(since_7d)s
+from {{ ref('feature_daily') }}
+where day >= {{ opsmart_param('since_7d') }}
 group by feature_key
 order by events desc, feature_key asc
 limit 10
