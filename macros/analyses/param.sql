@@ -18,7 +18,7 @@
         'since_24h': "date_trunc('hour', now()) - interval '23 hours'",
         'since_90d': "date_trunc('hour', now()) - interval '90 days'",
         'org': '(select organization_id from ' ~ ref('feature_daily')
-            ~ ' group by 1 order by sum(events) desc, 1 limit 1)',
+            ~ ' group by organization_id order by sum(events) desc, organization_id limit 1)',
     } -%}
     {%- if name not in defaults -%}
         {{ exceptions.raise_compiler_error("opsmart_param: no parameter named " ~ name) }}
