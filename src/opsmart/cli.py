@@ -8,9 +8,8 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NoReturn
 
-from opsmart import interrupts
+from opsmart import arguments, interrupts
 from opsmart.errors import UserError
 
 
@@ -140,31 +139,9 @@ def _load(args: argparse.Namespace) -> int:
 
 
 def _replicate(args: argparse.Namespace) -> int:
-    import os
+    from opsmart import replicate
 
-    from opsmart import connection, replicate, replication_status
-
-    primary = args.primary or os.environ.get(replication_status.PRIMARY_URL_ENV)
-    analytics = args.analytics or os.environ.get(connection.URL_ENV)
-    if args.action == "status":
-        return replication_status.run(
-            analytics or connection.database_url(), primary, as_json=args.json, wait=args.wait
-        )
-    if not primary or not analytics:
-        raise UserError(
-            f"replicate {args.action} needs --primary and --analytics"
-            f" (or {replication_status.PRIMARY_URL_ENV} and {connection.URL_ENV})"
-        )
-    replicate.setup(
-        primary,
-        analytics,
-        subscribe_as=args.subscribe_as,
-        build_url=args.build_url or os.environ.get(connection.BUILD_URL_ENV),
-        name=args.name,
-        resync=args.resync,
-        keep_primary_tracking=args.keep_primary_tracking,
-    )
-    return 0
+    return replicate.command(args)
 
 
 def _mf(args: argparse.Namespace) -> int:
@@ -173,62 +150,12 @@ def _mf(args: argparse.Namespace) -> int:
     return semantic.run([a for a in args.mf_args[:1] if a != "--"] + args.mf_args[1:])
 
 
-def _add_scale_args(p: argparse.ArgumentParser) -> None:
-    from opsmart.synth.scale import Scale
-
-    d = Scale()
-    for name in ("organizations", "users", "days", "events_per_day", "runs_per_day"):
-        most, why = Scale.LIMITS[name]
-        p.add_argument(
-            "--" + name.replace("_", "-"),
-            type=_whole(1, most),
-            default=getattr(d, name),
-            help=f"default {getattr(d, name):,}; at most {most:,} ({why})",
-        )
-
-
-def _whole(least: int, most: int) -> Callable[[str], int]:
-    """An argparse type: a whole number in [least, most]."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-        if value < least and least == 1:
-            raise argparse.ArgumentTypeError(f"{text!r} must be greater than zero")
-        if not least <= value <= most:
-            raise argparse.ArgumentTypeError(f"{text!r} must be between {least:,} and {most:,}")
-        return value
-
-    return parse
-
-
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0 < value <= 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be in (0, 1]")
-    return value
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse with one-line usage errors (the full usage is one --help away)."""
-
-    def error(self, message: str) -> NoReturn:
-        command = self.prog.removeprefix("opsmart").strip()
-        where = f"{command}: " if command else ""
-        self.exit(2, f"opsmart: {where}{message} (see `{self.prog} --help`)\n")
-
-
 def parser() -> argparse.ArgumentParser:
     from opsmart import build, freshness, load, report
     from opsmart.bench import plans
     from opsmart.synth.scale import SEED_LIMIT
 
-    p = _Parser(prog="opsmart", description=__doc__.split("\n\n")[0])
+    p = arguments.Parser(prog="opsmart", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     db = sub.add_parser("db", help="start, stop or locate the embedded PostgreSQL")
@@ -247,13 +174,15 @@ def parser() -> argparse.ArgumentParser:
     gen = sub.add_parser("generate", help="load deterministic synthetic ops data")
     gen.add_argument(
         "--seed",
-        type=_whole(-SEED_LIMIT, SEED_LIMIT),
+        type=arguments.whole(-SEED_LIMIT, SEED_LIMIT),
         default=42,
         help=f"default 42; at most {SEED_LIMIT:,} either way (it is mixed into 64-bit hashes)",
     )
-    _add_scale_args(gen)
+    arguments.add_scale_args(gen)
     gen.add_argument("--mutate", action="store_true", help="change existing data instead of loading")
-    gen.add_argument("--fraction", type=_fraction, default=0.01, help="share of rows --mutate touches")
+    gen.add_argument(
+        "--fraction", type=arguments.fraction, default=0.01, help="share of rows --mutate touches"
+    )
     gen.set_defaults(func=_generate)
 
     b = sub.add_parser("build", help="dbt build with the connection from the environment")
@@ -302,7 +231,7 @@ def parser() -> argparse.ArgumentParser:
     rp.add_argument("--out", metavar="FILE.html", help=f"default {report.DEFAULT_FILE} in the opsmart home")
     rp.add_argument(
         "--days",
-        type=_whole(1, report.MAX_DAYS),
+        type=arguments.whole(1, report.MAX_DAYS),
         default=report.DEFAULT_DAYS,
         help=f"the days up to the newest data, default {report.DEFAULT_DAYS}, at most {report.MAX_DAYS:,}",
     )
@@ -311,7 +240,7 @@ def parser() -> argparse.ArgumentParser:
     fr = sub.add_parser("freshness", help="time events into mart.feature_daily under `build --every`")
     fr.add_argument(
         "--minutes",
-        type=_whole(1, freshness.MAX_MINUTES),
+        type=arguments.whole(1, freshness.MAX_MINUTES),
         default=10,
         help=f"how long to write probes, default 10, at most {freshness.MAX_MINUTES:,}",
     )
@@ -337,13 +266,13 @@ def parser() -> argparse.ArgumentParser:
     ld = sub.add_parser("load", help="writers at full speed with and without concurrent builds")
     ld.add_argument(
         "--seconds",
-        type=_whole(1, load.MAX_SECONDS),
+        type=arguments.whole(1, load.MAX_SECONDS),
         default=30,
         help=f"length of each phase, at most {load.MAX_SECONDS:,} (each transaction's latency is kept)",
     )
     ld.add_argument(
         "--writers",
-        type=_whole(1, load.MAX_WRITERS),
+        type=arguments.whole(1, load.MAX_WRITERS),
         default=4,
         help=f"at most {load.MAX_WRITERS} (each holds a connection)",
     )
@@ -380,7 +309,7 @@ def parser() -> argparse.ArgumentParser:
     rp.add_argument("--json", action="store_true", help="status: as JSON")
     rp.add_argument(
         "--wait",
-        type=_whole(0, 86_400),
+        type=arguments.whole(0, 86_400),
         default=0,
         metavar="SECONDS",
         help="status: first wait until caught up",

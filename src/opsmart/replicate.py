@@ -11,6 +11,8 @@ the marts as its build login. Run again, it changes only what is missing.
 
 from __future__ import annotations
 
+import argparse
+import os
 import re
 import time
 from collections.abc import Callable
@@ -316,3 +318,28 @@ def setup(
         raise UserError("the first build on the analytics server failed (dbt's output above says why)")
     build.vacuum_marts(build_url)
     say(f"marts built on {connection.describe(analytics)}")
+
+
+def command(args: argparse.Namespace) -> int:
+    """``opsmart replicate setup|status`` from its parsed arguments."""
+    primary = args.primary or os.environ.get(replication_status.PRIMARY_URL_ENV)
+    analytics = args.analytics or os.environ.get(connection.URL_ENV)
+    if args.action == "status":
+        return replication_status.run(
+            analytics or connection.database_url(), primary, as_json=args.json, wait=args.wait
+        )
+    if not primary or not analytics:
+        raise UserError(
+            f"replicate {args.action} needs --primary and --analytics"
+            f" (or {replication_status.PRIMARY_URL_ENV} and {connection.URL_ENV})"
+        )
+    setup(
+        primary,
+        analytics,
+        subscribe_as=args.subscribe_as,
+        build_url=args.build_url or os.environ.get(connection.BUILD_URL_ENV),
+        name=args.name,
+        resync=args.resync,
+        keep_primary_tracking=args.keep_primary_tracking,
+    )
+    return 0
