@@ -11,6 +11,7 @@ import psycopg
 from psycopg import sql
 
 from opsmart import connection, interrupts
+from opsmart import progress as progress_bar
 from opsmart.errors import UserError
 from opsmart.synth import events, load, session, vocabulary
 from opsmart.synth.scale import Scale, check_seed
@@ -196,7 +197,7 @@ def generate(
     began = time.perf_counter()
     loader: events.EventLoader | None = None
     try:
-        with connection.connect(url) as conn, load.progress(progress) as bar:
+        with connection.connect(url) as conn, progress_bar.bar(progress) as bar:
             session.prepare(conn)
             conn.execute("set local synchronous_commit = off")
             if conn.execute("select exists (select from ops.organization)").fetchone() == (True,):

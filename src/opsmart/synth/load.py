@@ -67,23 +67,6 @@ order by n.nspname, t.relname, g.tgname
 """
 
 
-def progress(enabled: bool):
-    """A progress bar on stderr, when ``enabled`` and stderr is a terminal."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    console = Console(stderr=True)
-    return Progress(
-        TextColumn("{task.description:<28}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-        disable=not (enabled and console.is_terminal),
-    )
-
-
 def chunks(first_day: int, last_day: int, rows_per_day: float) -> Iterator[tuple[int, int]]:
     """Day ranges [d0, d1] (ordinals) of about CHUNK_ROWS rows each."""
     size = max(1, int(CHUNK_ROWS // max(rows_per_day, 1.0)))
