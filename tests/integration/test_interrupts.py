@@ -22,6 +22,8 @@ from opsmart import connection, digest
 from opsmart.synth import generate
 from opsmart.synth.scale import Scale
 
+# the generator's events load into staging tables, swapped in as partitions at the end
+EVENTS_LOADING = "query like '%%insert into \"synth_staging\".%%'"
 PAUSE = json.dumps({"opsmart_fault_pause": 120})
 
 
@@ -113,7 +115,7 @@ def test_ctrl_c_during_generate_rolls_back_quietly(db_url: str) -> None:
     try:
         _interrupt_when(
             cli,
-            wait_until(lambda: backend(db_url, "query like '%%insert into ops.event %%'"), "events inserted"),
+            wait_until(lambda: backend(db_url, EVENTS_LOADING), "events inserted"),
         )
         result = cli.result()
         assert_interrupted(cli, result)
@@ -143,7 +145,7 @@ def test_ctrl_c_during_load_stops_its_builds_and_writers(loaded_url: str) -> Non
 def test_sigterm_stops_like_ctrl_c_with_the_shells_status(db_url: str) -> None:
     cli = Cli("generate", "--days", "120", "--events-per-day", "20000", env=cli_env(db_url))
     try:
-        wait_until(lambda: backend(db_url, "query like '%%insert into ops.event %%'"), "events inserted")
+        wait_until(lambda: backend(db_url, EVENTS_LOADING), "events inserted")
         cli.signal(signal.SIGTERM)
         result = cli.result()
     finally:
