@@ -249,8 +249,8 @@ def run(
     args = build_args(full_refresh=full_refresh, backfill=backfill, select=select, extra=extra)
     check_session_limits()
     url = build_url(url or connection.database_url())
-    preflight(url)  # first: a login that may not build (or cannot read ops) is told so
     replication_status.build_preflight(url)  # a primary whose analytics server builds; schema drift
+    preflight(url)
     result = dbt(args, url)
     if result.returncode != 0:
         return result.returncode
