@@ -20,7 +20,7 @@ from psycopg.conninfo import make_conninfo
 from support import rows, value
 from support.cluster import CitusCluster
 
-from opsmart import connection
+from opsmart import connection, postgres
 
 REPO = Path(__file__).resolve().parents[2]
 ROWS = 2000
@@ -175,6 +175,29 @@ def test_a_stopped_worker_fails_multi_shard_queries_with_a_clear_error_and_its_r
     assert value(citus_db_url, "select count(*) from item") == ROWS
 
 
+def test_a_worker_that_comes_back_on_another_port_is_registered_there(
+    citus_cluster: CitusCluster, citus_db_url: str
+) -> None:
+    _distributed_table(citus_db_url)
+    worker = citus_cluster.workers[0]
+    number, old_port = worker.number or 0, worker.port
+    citus_cluster.stop_worker(number)
+    try:
+        # its port was taken while it was down: it starts on another one
+        worker.server.configure(port=str(postgres.free_port()))
+    finally:
+        moved = citus_cluster.start_worker(number)
+    assert moved.port != old_port
+    registered = value(
+        citus_db_url, "select nodeport from pg_dist_node where nodename = %s", [moved.nodename]
+    )
+    assert registered == moved.port
+    assert value(citus_db_url, "select count(*) from item") == ROWS
+    assert value(
+        citus_cluster.url, "select nodeport from pg_dist_node where nodename = %s", [moved.nodename]
+    ) == (moved.port)
+
+
 def test_a_worker_added_and_rebalanced_takes_shards_and_its_removal_moves_them_back(
     citus_cluster: CitusCluster, citus_db_url: str
 ) -> None:
@@ -193,6 +216,8 @@ def test_a_worker_added_and_rebalanced_takes_shards_and_its_removal_moves_them_b
     assert set(_shards_per_node(citus_db_url)) == before
     assert value(citus_db_url, "select count(*) from item") == ROWS
     assert value(citus_db_url, "select count(*) from pg_dist_node where nodename = %s", [extra.nodename]) == 0
+    # nothing of the moves is left to clean up (a leftover record would stop later moves)
+    assert value(citus_db_url, "select count(*) from pg_dist_cleanup") == 0
 
 
 def test_the_cli_makes_a_cluster_from_nothing_and_up_again_changes_nothing(

@@ -61,8 +61,14 @@ SETTINGS = {
     "max_worker_processes": "24",
     "unix_socket_permissions": "0700",
 }
-# For throw-away test clusters only: a crash may lose or corrupt data.
-NOT_DURABLE = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
+# For throw-away test clusters only: a crash may lose or corrupt data; and a rebalance
+# starts its queued moves within a second instead of five.
+FOR_TESTS = {
+    "fsync": "off",
+    "synchronous_commit": "off",
+    "full_page_writes": "off",
+    "citus.background_task_queue_interval": "1s",
+}
 
 
 def socket_root(root: Path) -> Path:
@@ -132,7 +138,7 @@ class Cluster:
 
     def node(self, name: str) -> Node:
         socket_dir = self.sockets / name
-        settings = {**SETTINGS, **({} if self.durable else NOT_DURABLE)}
+        settings = {**SETTINGS, **({} if self.durable else FOR_TESTS)}
         settings.update({"unix_socket_directories": str(socket_dir), "citus.local_hostname": str(socket_dir)})
         server = postgres.LocalServer(self.root / name, bindir=self.bindir, settings=settings)
         return Node(name, server, socket_dir)
@@ -288,21 +294,30 @@ class Cluster:
     def register(self, database: str, nodes: list[Node] | None = None) -> None:
         """The coordinator and ``nodes`` (default: every worker) in ``database``'s ``pg_dist_node``.
 
-        A worker that moved to another port (it was taken while the worker was down) is updated.
+        A node that moved to another port (it was taken while the node was down) is
+        updated, first: every registration is copied to all nodes, at their registered ports.
         """
         coordinator = self.coordinator
         with connection.connect(self.url(database), autocommit=True) as conn:
-            conn.execute(
-                "select citus_set_coordinator_host(%s, %s)", [coordinator.nodename, coordinator.port]
-            )
+            registered = {
+                name: (nodeid, port, group)
+                for nodeid, name, port, group in conn.execute(
+                    "select nodeid, nodename, nodeport, groupid from pg_dist_node"
+                )
+            }
+            missing = []
             for node in self.workers() if nodes is None else nodes:
-                row = conn.execute(
-                    "select nodeid, nodeport from pg_dist_node where nodename = %s", [node.nodename]
-                ).fetchone()
-                if row is None:
-                    conn.execute("select citus_add_node(%s, %s)", [node.nodename, node.port])
-                elif row[1] != node.port:
-                    conn.execute("select citus_update_node(%s, %s, %s)", [row[0], node.nodename, node.port])
+                if node.nodename not in registered:
+                    missing.append(node)
+                elif registered[node.nodename][1] != node.port:
+                    nodeid = registered[node.nodename][0]
+                    conn.execute("select citus_update_node(%s, %s, %s)", [nodeid, node.nodename, node.port])
+            if registered.get(coordinator.nodename, (0, 0, -1))[1:] != (coordinator.port, 0):
+                conn.execute(
+                    "select citus_set_coordinator_host(%s, %s)", [coordinator.nodename, coordinator.port]
+                )
+            for node in missing:
+                conn.execute("select citus_add_node(%s, %s)", [node.nodename, node.port])
 
     def status(self, database: str = DATABASE) -> Status:
         """Each node's state and shard placements, and whether every node reaches every other."""
@@ -372,6 +387,9 @@ class Cluster:
                         "select citus_drain_node(%s, %s, shard_transfer_mode => 'block_writes')",
                         [node.nodename, node.port],
                     )
+                    # the moved shards' leftovers go now, while the node is known: a record of
+                    # them kept after it is removed would stop every later move of those shards
+                    conn.execute("call citus_cleanup_orphaned_resources()")
                     conn.execute("select citus_remove_node(%s, %s)", [node.nodename, node.port])
         node.server.remove()
         shutil.rmtree(node.socket_dir, ignore_errors=True)
