@@ -87,8 +87,8 @@ begin
                     app_columns, app_columns, rel.name);
             end if;
         end loop;
-        perform pg_temp.grant_existing('execute', 'function', array['ops.ensure_event_partitions(date, date)'],
-            'opsmart_app');
+        perform pg_temp.grant_existing('execute', 'function',
+            array['ops.ensure_event_partitions(date, date)', 'ops.anonymous_organization()'], 'opsmart_app');
     end if;
 
     if exists (select from pg_roles where rolname = 'opsmart_transformer') then
@@ -105,6 +105,23 @@ begin
         -- the build history it records (on-run-end) and reads (mart.build_history)
         perform pg_temp.grant_existing('select, insert', 'table',
             array['ops.build_run', 'ops.build_node', 'ops.build_freshness'], 'opsmart_transformer');
+        -- On a Citus cluster the build reads the sources' partitions itself
+        -- (ops.mart_source_identity runs as its caller there: ops_schema/citus).
+        if exists (select from pg_extension where extname = 'citus') then
+            for rel in
+                select distinct tree.relid as name
+                from ops.mart_source as src
+                cross join lateral pg_partition_tree(src.relation) as tree
+                where tree.isleaf and tree.relid <> src.relation
+            loop
+                execute format('grant select on %s to opsmart_transformer', rel.name);
+            end loop;
+            perform pg_temp.grant_existing('execute', 'function', array[
+                'ops.mart_source_leaves(regclass)',
+                'ops.cluster_claim(text[], jsonb, jsonb, boolean)',
+                'ops.cluster_pending(text[], jsonb)'
+            ], 'opsmart_transformer');
+        end if;
         perform pg_temp.grant_existing('execute', 'function', array[
             'ops.create_mart_schema(text, text)',
             'ops.drop_mart_schema(text)',
@@ -122,7 +139,9 @@ begin
         grant usage on schema ops to opsmart_tenant;
         perform pg_temp.grant_existing('select', 'table', array['ops.tenant_reader'], 'opsmart_tenant');
         perform pg_temp.grant_existing('execute', 'function',
-            array['ops.tenant_organizations()', 'ops.my_roles()'], 'opsmart_tenant');
+            -- and, on a Citus cluster, their array forms (ops_schema/citus)
+            array['ops.tenant_organizations()', 'ops.my_roles()', 'ops.tenant_organization_ids()',
+                'ops.my_role_ids()'], 'opsmart_tenant');
     end if;
 
     -- The mart schemas made so far.

@@ -1,0 +1,521 @@
+-- Change tracking on a Citus cluster: every worker stamps and logs the
+-- changes of the shards it holds with its own transaction ids, and a build's
+-- cut is one snapshot per worker node (docs/scale-out.md, "Exact incremental
+-- builds on a cluster").
+--
+-- On one server (002, 015) a build reads what changed since the snapshot its
+-- previous build started from. A cluster has no snapshot spanning nodes, and
+-- each node numbers its own transactions; a column default is evaluated on
+-- the coordinator for INSERT ... VALUES and COPY but on the worker for a
+-- pushed-down INSERT ... SELECT. So:
+--
+-- * every source shard has a BEFORE row trigger (015's replica form): it
+--   stamps change_xid of an inserted or updated row with the transaction id
+--   of the worker that writes it, whatever the path, and logs the (group,
+--   UTC hour) of a deleted or re-keyed row's old image into that worker's
+--   own ops.mart_change_log, a plain table of the worker, in the writing
+--   transaction;
+-- * a build asks every worker (ops.cluster_claim, through
+--   run_command_on_workers), before it reads any source row, for that
+--   worker's current snapshot and for the keys of its rows and log entries
+--   that snapshot sees and the worker's entry of the previous build's cut
+--   did not: the build's cut is that vector of snapshots, kept in
+--   ops.mart_build_state.node_snapshots;
+-- * it then recomputes those groups from all of their rows, in later
+--   statements, which on every worker see at least what that worker's
+--   snapshot saw. A change committed meanwhile is either seen by the cut or
+--   left for the next build; a group recomputed twice is harmless.
+--
+-- What it relies on: a row's change_xid and log entry are compared only with
+-- snapshots of the node that stamped them. A shard that moves to another node
+-- keeps its old node's ids, so a placement change makes every mart reading
+-- that source rebuild in full (ops.mart_source_identity below).
+
+set local citus.enable_unsafe_triggers = on;
+
+-- The change log of every worker: 002's table, a plain table of the node.
+create or replace function ops.cluster_install_nodes() returns integer
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    answer record;
+    nodes integer := 0;
+begin
+    for answer in
+        select * from run_command_on_workers($node$
+            create table if not exists ops.mart_change_log (
+                source varchar(63) not null,
+                group_key text[],
+                bucket timestamptz not null,
+                xid xid8 not null default pg_current_xact_id(),
+                logged_at timestamptz not null default now()
+            );
+            create unique index if not exists unq_mart_change_log_xid_source_bucket_group_key
+            on ops.mart_change_log (xid, source, bucket, group_key) nulls not distinct;
+            revoke all on ops.mart_change_log from public;
+            select 'ok'
+        $node$)
+    loop
+        if not answer.success then
+            raise exception 'opsmart: cannot install the change log on worker %:%: %',
+                answer.nodename, answer.nodeport, answer.result;
+        end if;
+        nodes := nodes + 1;
+    end loop;
+    return nodes;
+end
+$$;
+
+-- A statement run on a shard, with every distributed table it names replaced
+-- by that table's shard of the same hash range on the same node (a parent
+-- row's time: ops.analysis_run): a query on a shard may not start a
+-- distributed query, and the co-located shard holds the row it needs.
+create or replace function ops.cluster_shard_sql(statement text, shard_id bigint) returns text
+language plpgsql stable
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    sibling record;
+begin
+    for sibling in
+        select other.logicalrelid::regclass::text as relation, shard_name(other.logicalrelid, other.shardid) as name
+        from pg_dist_shard as mine
+        inner join pg_dist_partition as mine_table on mine.logicalrelid = mine_table.logicalrelid
+        inner join pg_dist_partition as other_table on mine_table.colocationid = other_table.colocationid
+        inner join pg_dist_shard as other
+            on other_table.logicalrelid = other.logicalrelid and mine.shardminvalue = other.shardminvalue
+        where mine.shardid = shard_id
+        order by length(other.logicalrelid::regclass::text) desc
+    loop
+        statement := regexp_replace(
+            statement, '\m' || replace(sibling.relation, '.', '\.') || '\M', sibling.name, 'g'
+        );
+    end loop;
+    return statement;
+end
+$$;
+
+-- The shard id of a shard's table name (its _<shardid> suffix).
+create or replace function ops.cluster_shard_id(shard_table name) returns bigint
+language sql immutable
+set search_path = pg_catalog
+as $$
+    select substring(shard_table from '_(\d+)$')::bigint
+$$;
+
+-- Installs the cluster's tracking of one declared source (ops.mart_source)
+-- on its distributed table: 015's replica trigger, whose log insert names
+-- the co-located shards when the declaration reads another table.
+-- Idempotent.
+create or replace function ops.cluster_track_source(p_source text, p_relation regclass) returns void
+language plpgsql
+set search_path = pg_catalog
+as $$
+declare
+    decl ops.mart_source;
+    table_name name;
+    fn text;
+    trigger_name text := 'trg_' || p_source || '_mart_change';
+    changed text := 'true';
+    old_insert text;
+begin
+    select * into strict decl from ops.mart_source as ms where ms.source = p_source and ms.relation = p_relation;
+    select cls.relname into table_name from pg_class as cls where cls.oid = p_relation;
+    fn := format('%I.%I', 'ops', 'track_' || p_source || '__' || table_name);
+    old_insert := ops.mart_change_insert(p_source, ops.mart_source_expression(decl.group_expression, 'old'),
+        ops.mart_source_expression(decl.time_expression, 'old'));
+    if (decl.time_expression || decl.group_expression) ~ '\mops\.' then
+        -- the co-located shard, found where the trigger runs
+        old_insert := format(
+            'execute ops.cluster_shard_sql(%L, ops.cluster_shard_id(tg_table_name)) using old;',
+            replace(old_insert, 'old.', '($1).'));
+    end if;
+    if decl.update_columns is not null then
+        select format('row(%s) is distinct from row(%s)',
+            string_agg('old.' || quote_ident(c), ', '), string_agg('new.' || quote_ident(c), ', '))
+        into changed
+        from unnest(decl.update_columns) as c;
+    end if;
+    execute format('drop trigger if exists %I on %s', trigger_name, p_relation);
+    execute format(
+        'create or replace function %s() returns trigger '
+        'language plpgsql security definer set search_path = pg_catalog, pg_temp as $fn$ '
+        'begin '
+        '  if tg_op = ''DELETE'' then %s return old; end if; '
+        '  if tg_op = ''UPDATE'' then '
+        '    if not (%s) then return new; end if; '
+        '    %s '
+        '  end if; '
+        '  new.change_xid := pg_current_xact_id()::text::bigint; '
+        '  return new; '
+        'end $fn$',
+        fn, old_insert, changed, old_insert);
+    execute format('revoke all on function %s() from public', fn);
+    execute format(
+        'create trigger %I before insert or update or delete on %s for each row execute function %s()',
+        trigger_name, p_relation, fn);
+end
+$$;
+
+-- A parent (a reference table) whose change moves its children to another
+-- group: the cluster's form of ops.track_mart_parent (002). Its triggers run
+-- on every node's copy of the parent; each logs the groups of the children
+-- in that node's own shards of the child table.
+create or replace function ops.cluster_track_parent(
+    source text, parent regclass, parent_columns name[], child regclass, child_filter text,
+    time_expression text, group_expression text
+) returns void
+language plpgsql
+set search_path = pg_catalog
+as $$
+declare
+    parent_name name := (select cls.relname from pg_class as cls where cls.oid = parent);
+    fn text := format('%I.%I', 'ops', 'track_' || source || '__via_' || parent_name);
+    image text;
+    inserts text[] := '{}';
+begin
+    foreach image in array array['old', 'new'] loop
+        inserts := inserts || format(
+            'for shard in select shard_name(%L::regclass, sh.shardid) from pg_dist_shard as sh '
+            'inner join pg_dist_placement as pl on sh.shardid = pl.shardid '
+            'where sh.logicalrelid = %L::regclass and pl.groupid = (select groupid from pg_dist_local_group) loop '
+            'execute format(%L, shard) using %s; end loop; ',
+            child, child,
+            ops.mart_change_insert(
+                source,
+                replace(ops.mart_source_expression(group_expression, 'child'), 'parent.', '($1).'),
+                ops.mart_source_expression(time_expression, 'child'),
+                format('from %%s as child where %s',
+                    replace(ops.mart_source_expression(child_filter, 'child'), 'parent.', '($1).'))),
+            image);
+    end loop;
+    execute format(
+        'create or replace function %s() returns trigger '
+        'language plpgsql security definer set search_path = pg_catalog, pg_temp as $fn$ '
+        'declare shard text; '
+        'begin %s if tg_op = ''UPDATE'' then %s return null; end if; return old; end $fn$',
+        fn, inserts[1], inserts[2]);
+    execute format('revoke all on function %s() from public', fn);
+    execute format('drop trigger if exists %I on %s', 'trg_' || source || '_mart_parent_delete', parent);
+    execute format(
+        'create trigger %I before delete on %s for each row execute function %s()',
+        'trg_' || source || '_mart_parent_delete', parent, fn);
+    execute format('drop trigger if exists %I on %s', 'trg_' || source || '_mart_parent_update', parent);
+    execute format(
+        'create trigger %I after update of %s on %s for each row when (%s) execute function %s()',
+        'trg_' || source || '_mart_parent_update',
+        (select string_agg(quote_ident(c), ', ') from unnest(parent_columns) as c),
+        parent,
+        (select string_agg(format('old.%1$I is distinct from new.%1$I', c), ' or ') from unnest(parent_columns) as c),
+        fn);
+end
+$$;
+
+-- On one worker: its snapshot now (or its entry of `upto`, the cut of the
+-- mart a mart is built from) and, with `collect`, the (group, hour) keys of
+-- the rows of its shards of the declared sources (`spec`: [{relation,
+-- time_expression, group_expression}]) and of its change log that this
+-- snapshot sees and its entry of `previous` did not. A node absent from
+-- `previous` gives every key its snapshot sees. Called through
+-- ops.cluster_claim.
+create or replace function ops.node_claim(
+    sources text[], spec jsonb, previous jsonb, upto jsonb, collect boolean
+) returns jsonb
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    node integer := (select lg.groupid from pg_dist_local_group as lg);
+    now_snapshot pg_snapshot := pg_current_snapshot();
+    before pg_snapshot := (previous ->> node::text)::pg_snapshot;
+    low bigint := coalesce(pg_snapshot_xmin(before)::text::bigint, 0);
+    decl record;
+    shard record;
+    time_sql text;
+    keys jsonb := '[]';
+    found jsonb;
+begin
+    if upto is not null then
+        now_snapshot := (upto ->> node::text)::pg_snapshot;  -- NULL: the node joined after that build
+    end if;
+    if collect and now_snapshot is not null then
+        select coalesce(jsonb_agg(jsonb_build_array(changed.group_key, changed.bucket)), '[]') into keys
+        from (
+            select distinct log.group_key, log.bucket
+            from ops.mart_change_log as log
+            where
+                log.source = any(sources)
+                and log.xid >= low::text::xid8
+                and pg_visible_in_snapshot(log.xid, now_snapshot)
+                and (before is null or not pg_visible_in_snapshot(log.xid, before))
+        ) as changed;
+
+        for decl in select * from jsonb_to_recordset(spec) as s (relation text, time_expression text, group_expression text)
+        loop
+            time_sql := ops.mart_source_expression(decl.time_expression, 'changed');
+            for shard in
+                select sh.shardid, shard_name(sh.logicalrelid, sh.shardid) as name
+                from pg_dist_shard as sh
+                inner join pg_dist_placement as pl on sh.shardid = pl.shardid
+                where sh.logicalrelid = decl.relation::regclass and pl.groupid = node
+            loop
+                execute ops.cluster_shard_sql(format(
+                    'select coalesce(jsonb_agg(jsonb_build_array(k.g, k.b)), ''[]'') from ('
+                    'select distinct (%s)::text[] as g, date_trunc(''hour'', (%s)::timestamptz, ''UTC'') as b '
+                    'from %s as changed '
+                    'where changed.change_xid >= %s '
+                    'and (%L::pg_snapshot is null '
+                    'or not pg_visible_in_snapshot(changed.change_xid::text::xid8, %L::pg_snapshot)) '
+                    'and pg_visible_in_snapshot(changed.change_xid::text::xid8, %L::pg_snapshot) '
+                    'and (%s) is not null) as k',
+                    ops.mart_source_expression(decl.group_expression, 'changed'), time_sql, shard.name,
+                    low, before, before, now_snapshot, time_sql), shard.shardid)
+                into found;
+                keys := keys || found;
+            end loop;
+        end loop;
+    end if;
+    return jsonb_build_object('node', node, 'snapshot', now_snapshot::text, 'keys', keys);
+end
+$$;
+
+-- On one worker: forget the log rows every build state has seen there.
+create or replace function ops.node_release(horizons jsonb) returns bigint
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    horizon xid8 := (horizons ->> (select lg.groupid from pg_dist_local_group as lg)::text)::xid8;
+    removed bigint;
+begin
+    if horizon is null then
+        return 0;
+    end if;
+    delete from ops.mart_change_log as log where log.xid < horizon;
+    get diagnostics removed = row_count;
+    return removed;
+end
+$$;
+
+-- On one worker: the buckets of `sources` that this node's entry of `cut`
+-- (a build state's) has not seen, from its rows and its log; every bucket
+-- when the cut has no entry for the node.
+create or replace function ops.node_pending(sources text[], spec jsonb, cut jsonb) returns jsonb
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    answer jsonb := ops.node_claim(sources, spec, cut, null, true);
+begin
+    return (select coalesce(jsonb_agg(distinct k.value ->> 1), '[]') from jsonb_array_elements(answer -> 'keys') as k);
+end
+$$;
+
+-- The declarations of `sources` as node_claim takes them.
+create or replace function ops.cluster_source_spec(sources text[]) returns jsonb
+language sql stable
+set search_path = pg_catalog
+as $$
+    select coalesce(jsonb_agg(jsonb_build_object(
+        'relation', ms.relation::text,
+        'time_expression', ms.time_expression,
+        'group_expression', ms.group_expression
+    ) order by ms.relation::text, ms.source), '[]')
+    from ops.mart_source as ms
+    where ms.source = any(sources)
+$$;
+
+-- Runs `command` on every worker; a worker that does not answer fails the
+-- caller in one line naming it.
+create or replace function ops.cluster_answers(command text) returns setof text
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    answer record;
+begin
+    for answer in select * from run_command_on_workers(command) loop
+        if not answer.success then
+            raise exception 'opsmart: worker %:% of the Citus cluster did not answer: %',
+                answer.nodename, answer.nodeport, answer.result
+                using errcode = 'connection_failure';
+        end if;
+        return next answer.result;
+    end loop;
+end
+$$;
+
+-- A build's cut: {"snapshots": {node group: snapshot}, "keys": [[group_key,
+-- bucket], ...]} from every worker (ops.node_claim), each asked before the
+-- build reads its sources there. Runs as its owner: the workers are asked
+-- over connections of their own, as that role, outside the build's
+-- transaction (each snapshot is that worker's at the moment it answers).
+-- First forgets, on every worker, the log rows every committed build state
+-- has seen (a node's horizon: the oldest xmin its entries in the build
+-- states hold; none while any state lacks the node).
+create or replace function ops.cluster_claim(sources text[], previous jsonb, upto jsonb, collect boolean)
+returns jsonb
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    part jsonb;
+    snapshots jsonb := '{}';
+    keys jsonb := '[]';
+    horizons jsonb;
+begin
+    if not exists (select from ops.mart_build_state as st where st.node_snapshots is null) then
+        select coalesce(jsonb_object_agg(node.key, node.horizon), '{}') into horizons
+        from (
+            select entry.key, min(pg_snapshot_xmin(entry.value::pg_snapshot))::text as horizon, count(*) as states
+            from ops.mart_build_state as st
+            cross join lateral jsonb_each_text(st.node_snapshots) as entry
+            group by entry.key
+        ) as node
+        where node.states = (select count(*) from ops.mart_build_state);
+        perform ops.cluster_answers(format('select ops.node_release(%L::jsonb)', horizons));
+    end if;
+    for part in
+        select answer::jsonb from ops.cluster_answers(format(
+            'select ops.node_claim(%L::text[], %L::jsonb, %L::jsonb, %L::jsonb, %L::boolean)',
+            sources, ops.cluster_source_spec(sources), previous, upto, collect)) as answer
+    loop
+        if part ->> 'snapshot' is not null then
+            snapshots := snapshots || jsonb_build_object(part ->> 'node', part ->> 'snapshot');
+        end if;
+        keys := keys || (part -> 'keys');
+    end loop;
+    return jsonb_build_object('snapshots', snapshots, 'keys', keys);
+end
+$$;
+
+-- Buckets with changes a build's cut has not seen, from every worker: what
+-- the reconciliation tests skip (macros/testing/pending_buckets.sql).
+create or replace function ops.cluster_pending(sources text[], cut jsonb) returns setof timestamptz
+language sql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+    select pending.bucket::timestamptz
+    from ops.cluster_answers(format(
+        'select ops.node_pending(%L::text[], %L::jsonb, %L::jsonb)',
+        sources, ops.cluster_source_spec(sources), cut)) as answer
+    cross join lateral jsonb_array_elements_text(answer::jsonb) as pending (bucket)
+$$;
+
+-- 002's ops.mart_source_identity, with what a cluster adds: the placements
+-- of the sources' shards (a shard moved to another node keeps its old node's
+-- transaction ids, so a move must rebuild the marts that read it in full: it
+-- shows as an unpartitioned table rewritten), and it runs as its caller, the
+-- build login, which may read the sources' partitions here
+-- (repeatable/grants.sql): Citus reaches the workers over connections of the
+-- role that asks, and a build that read a shard over another role's
+-- connection may not then write co-located shards in the same transaction.
+create or replace function ops.mart_source_identity(sources text[]) returns jsonb
+language plpgsql stable
+security invoker
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    result jsonb := '{}'::jsonb;
+    part record;
+    has_rows boolean;
+    bounds text[];
+begin
+    for part in
+        select leaf.rel, cls.relfilenode, pg_get_expr(cls.relpartbound, cls.oid) as bound
+        from (select distinct src.relation from ops.mart_source as src where src.source = any(sources)) as t
+        cross join lateral ops.mart_source_leaves(t.relation) as leaf (rel)
+        inner join pg_class as cls on leaf.rel = cls.oid
+        order by 1
+    loop
+        execute format('select exists (select 1 from %s)', part.rel) into has_rows;
+        bounds := regexp_match(part.bound, '^FOR VALUES FROM \(''([^'']+)''\) TO \(''([^'']+)''\)$');
+        result := result || jsonb_build_object(part.rel::text, jsonb_build_object(
+            'relfilenode', part.relfilenode,
+            'has_rows', has_rows,
+            'lower', bounds[1]::timestamptz,
+            'upper', bounds[2]::timestamptz
+        ));
+    end loop;
+    return result || jsonb_build_object('citus placements', jsonb_build_object(
+        'relfilenode', (
+            select md5(coalesce(string_agg(format('%s:%s', pl.shardid, pl.groupid), ',' order by pl.shardid), ''))
+            from pg_dist_placement as pl
+            inner join pg_dist_shard as sh on pl.shardid = sh.shardid
+            where sh.logicalrelid in (
+                select src.relation from ops.mart_source as src where src.source = any(sources)
+            )
+        ),
+        'has_rows', true,
+        'lower', null,
+        'upper', null
+    ));
+end
+$$;
+
+-- 002's ops.refuse_truncate_of, allowed to create its trigger on a
+-- distributed partition (Citus asks for citus.enable_unsafe_triggers: the
+-- trigger is created on every shard).
+create or replace function ops.refuse_truncate_of(relation regclass) returns void
+language plpgsql
+set search_path = pg_catalog
+set citus.enable_unsafe_triggers = on
+as $$
+declare
+    part regclass;
+begin
+    for part in select ops.mart_source_leaves(relation)
+    loop
+        if not exists (
+            select from pg_trigger where tgrelid = part and tgname = 'trg_refuse_truncate'
+        ) then
+            execute format(
+                'create trigger trg_refuse_truncate before truncate on %s '
+                'for each statement execute function ops.refuse_truncate()', part);
+        end if;
+    end loop;
+end
+$$;
+
+select ops.cluster_install_nodes();
+
+-- The functions the workers run, on every node.
+select create_distributed_function(fn::regprocedure)
+from unnest(array[
+    'ops.mart_source_expression(text, text)',
+    'ops.cluster_shard_sql(text, bigint)',
+    'ops.cluster_shard_id(name)',
+    'ops.node_claim(text[], jsonb, jsonb, jsonb, boolean)',
+    'ops.node_release(jsonb)',
+    'ops.node_pending(text[], jsonb, jsonb)',
+    'ops.tenant_organization_ids()',
+    'ops.my_role_ids()',
+    'ops.my_roles()'
+]) as fn
+where not exists (select from pg_dist_object as obj where obj.objid = fn::regprocedure);
+
+-- A child's time read from its parent (analysis_daily counts a metric in its
+-- run's day) names the parent's organization too, so the lookup stays in the
+-- shard both share.
+update ops.mart_source as src
+set time_expression = replace(
+    src.time_expression, 'where r.id = row.analysis_run_id)',
+    'where r.id = row.analysis_run_id and r.organization_id = row.organization_id)'
+)
+where src.time_expression like '%where r.id = row.analysis_run_id)';
+
+select ops.cluster_track_source(src.source, src.relation)
+from ops.mart_source as src
+order by src.relation::text, src.source;
+
+-- 006's parent declaration, the cluster's way.
+select ops.cluster_track_parent(
+    'judge_score', 'ops.judge_criterion', array['key'], 'ops.judge_score',
+    'row.criterion_id = parent.id', 'row.created_at', 'array[row.organization_id::text]'
+);
