@@ -408,14 +408,14 @@ as $$
     cross join lateral jsonb_array_elements_text(answer::jsonb) as pending (bucket)
 $$;
 
--- 002's ops.mart_source_identity, with what a cluster adds: the placements
--- of the sources' shards (a shard moved to another node keeps its old node's
--- transaction ids, so a move must rebuild the marts that read it in full: it
--- shows as an unpartitioned table rewritten), and it runs as its caller, the
--- build login, which may read the sources' partitions here
--- (repeatable/grants.sql): Citus reaches the workers over connections of the
--- role that asks, and a build that read a shard over another role's
--- connection may not then write co-located shards in the same transaction.
+-- 002's ops.mart_source_identity, with what a cluster changes: the
+-- placements of the sources' shards count (a shard moved to another node
+-- keeps its old node's transaction ids, so a move must rebuild the marts
+-- that read it in full: it shows as an unpartitioned table rewritten), and
+-- every partition counts as holding rows, read from the catalog only: it
+-- runs as its caller, the build login, inside the build's transaction, and
+-- a distributed read there as another role would reach the workers over
+-- that role's connections. (A new, empty month is then recomputed once.)
 create or replace function ops.mart_source_identity(sources text[]) returns jsonb
 language plpgsql stable
 security invoker
@@ -434,7 +434,7 @@ begin
         inner join pg_class as cls on leaf.rel = cls.oid
         order by 1
     loop
-        execute format('select exists (select 1 from %s)', part.rel) into has_rows;
+        has_rows := true;
         bounds := regexp_match(part.bound, '^FOR VALUES FROM \(''([^'']+)''\) TO \(''([^'']+)''\)$');
         result := result || jsonb_build_object(part.rel::text, jsonb_build_object(
             'relfilenode', part.relfilenode,

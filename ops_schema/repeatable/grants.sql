@@ -105,17 +105,9 @@ begin
         -- the build history it records (on-run-end) and reads (mart.build_history)
         perform pg_temp.grant_existing('select, insert', 'table',
             array['ops.build_run', 'ops.build_node', 'ops.build_freshness'], 'opsmart_transformer');
-        -- On a Citus cluster the build reads the sources' partitions itself
-        -- (ops.mart_source_identity runs as its caller there: ops_schema/citus).
+        -- On a Citus cluster (ops_schema/citus): ops.mart_source_identity runs
+        -- as its caller there, and the build asks the workers for its changes.
         if exists (select from pg_extension where extname = 'citus') then
-            for rel in
-                select distinct tree.relid as name
-                from ops.mart_source as src
-                cross join lateral pg_partition_tree(src.relation) as tree
-                where tree.isleaf and tree.relid <> src.relation
-            loop
-                execute format('grant select on %s to opsmart_transformer', rel.name);
-            end loop;
             perform pg_temp.grant_existing('execute', 'function', array[
                 'ops.mart_source_leaves(regclass)',
                 'ops.cluster_claim(text[], jsonb, jsonb, boolean)',
