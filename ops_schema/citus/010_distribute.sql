@@ -39,7 +39,7 @@ $$;
 -- The roles the caller is or belongs to, as an array: the same rule as
 -- ops.my_roles() (013), in a form a policy of a Citus table may hold (no
 -- subquery).
-create or replace function ops.my_role_ids() returns oid []
+create or replace function ops.my_role_ids() returns oid[]
 language sql stable
 set search_path = pg_catalog
 as $$
@@ -186,7 +186,7 @@ $distribute$;
 -- distributed query inside a shard's (refused). Policies on distributed
 -- tables cannot hold a subquery either: the marts' tenant policy there is
 -- organization_id = any (ops.tenant_organization_ids()).
-create or replace function ops.tenant_organization_ids() returns uuid []
+create or replace function ops.tenant_organization_ids() returns uuid[]
 language plpgsql stable
 set search_path = pg_catalog, pg_temp
 as $$

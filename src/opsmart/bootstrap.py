@@ -259,7 +259,9 @@ def _lock(conn: psycopg.Connection, quiet: bool) -> None:
 
 def is_citus(conn: psycopg.Connection) -> bool:
     """Whether the database runs Citus (its extension exists): a cluster's coordinator."""
-    return bool(conn.execute("select exists (select from pg_extension where extname = 'citus')").fetchone()[0])
+    return bool(
+        conn.execute("select exists (select from pg_extension where extname = 'citus')").fetchone()[0]
+    )
 
 
 def _apply_cluster(conn: psycopg.Connection, directory: Path | None, quiet: bool) -> None:

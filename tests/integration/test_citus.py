@@ -19,9 +19,10 @@ import psycopg
 import pytest
 from psycopg import sql
 from support import BUILDER, BUILDER_PASSWORD, build_marts, dbt_ok, differing_marts
+from support.citus import mutate_cluster
 
 from opsmart import bootstrap, connection
-from opsmart.synth import generate, mutate
+from opsmart.synth import generate
 from opsmart.synth.scale import Scale
 
 ANCHOR = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
@@ -89,7 +90,7 @@ class _ManualCluster:
 
 
 @pytest.fixture(scope="module")
-def cluster(request: pytest.FixtureRequest):  # noqa: ANN201
+def cluster(request: pytest.FixtureRequest) -> object:
     if os.environ.get("OPSMART_CITUS_URL"):
         return _ManualCluster(os.environ["OPSMART_CITUS_URL"])
     return request.getfixturevalue("citus_cluster")
@@ -106,7 +107,7 @@ def _builder(url: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def cluster_template(cluster) -> str:  # noqa: ANN001
+def cluster_template(cluster: _ManualCluster) -> str:
     """A bootstrapped cluster database with tiny data and its marts built (once per module)."""
     url = cluster.create_database(f"citus_{uuid.uuid4().hex[:8]}")
     bootstrap.apply(url, quiet=True)
@@ -128,11 +129,7 @@ def _one(url: str, query: str, params: object = None) -> object:
 
 def test_bootstrap_distributes_by_organization_co_located_and_reference_tables(cluster_url: str) -> None:
     with psycopg.connect(cluster_url) as conn:
-        kinds = dict(
-            conn.execute(
-                "select logicalrelid::regclass::text, citus_table_type from citus_tables"
-            ).fetchall()
-        )
+        kinds = dict(conn.execute("select table_name::text, citus_table_type from citus_tables").fetchall())
         colocation = conn.execute(
             "select count(distinct colocationid), min(column_to_column_name(logicalrelid, partkey)),"
             " max(column_to_column_name(logicalrelid, partkey))"
@@ -179,7 +176,8 @@ def test_bootstrap_distributes_by_organization_co_located_and_reference_tables(c
         ),
         # a row without an organization
         (
-            "insert into ops.event (organization_id, source, feature_key, occurred_at) values (null, 'web', 'x', now())",
+            "insert into ops.event (organization_id, source,"
+            " feature_key, occurred_at) values (null, 'web', 'x', now())",
             "null",
         ),
         # a member twice in the same organization
@@ -196,7 +194,9 @@ def test_bootstrap_distributes_by_organization_co_located_and_reference_tables(c
         ),
     ],
 )
-def test_constraints_still_reject_bad_rows_on_the_cluster(cluster_url: str, statement: str, message: str) -> None:
+def test_constraints_still_reject_bad_rows_on_the_cluster(
+    cluster_url: str, statement: str, message: str
+) -> None:
     with psycopg.connect(cluster_url) as conn, pytest.raises(psycopg.Error) as caught:
         conn.execute(statement)
     assert message in str(caught.value).lower() or message in (caught.value.diag.constraint_name or "")
@@ -208,10 +208,17 @@ def test_marts_are_distributed_co_located_with_their_sources(cluster_url: str) -
             conn.execute(
                 "select p.logicalrelid::regclass::text, p.colocationid = e.colocationid"
                 " from pg_dist_partition as p, pg_dist_partition as e"
-                " where e.logicalrelid = 'ops.event'::regclass and p.logicalrelid::regclass::text like 'mart.%%'"
+                " where e.logicalrelid = 'ops.event'::regclass and"
+                " p.logicalrelid::regclass::text like 'mart.%%'"
             ).fetchall()
         )
-    for mart in ("feature_daily", "feature_daily_users", "analysis_daily", "metric_timeseries", "metric_daily"):
+    for mart in (
+        "feature_daily",
+        "feature_daily_users",
+        "analysis_daily",
+        "metric_timeseries",
+        "metric_daily",
+    ):
         assert found.get(f"mart.{mart}") is True, (mart, found)
     assert "mart.organizations" in found and "mart.performance_dashboard" in found
 
@@ -223,12 +230,13 @@ def test_a_full_build_aggregates_on_the_workers(cluster_url: str) -> None:
     with psycopg.connect(cluster_url) as conn:
         conn.execute("create table public.explain_target (like mart.feature_daily)")
         conn.execute(
-            "select create_distributed_table('public.explain_target', 'organization_id', colocate_with => 'ops.event')"
+            "select create_distributed_table('public.explain_target',"
+            " 'organization_id', colocate_with => 'ops.event')"
         )
         plan = "\n".join(
             row[0]
             for row in conn.execute(
-                f"explain insert into public.explain_target select * from ({select_sql}) as q"  # noqa: S608
+                f"explain insert into public.explain_target select * from ({select_sql}) as q"
             ).fetchall()
         )
         conn.rollback()
@@ -242,15 +250,19 @@ def test_incremental_builds_equal_full_refresh_on_the_cluster(cluster_url: str) 
     for round_no in range(ROUNDS):
         seed = rng.randrange(1_000_000)
         fraction = rng.choice([0.005, 0.01, 0.05, 0.2])
-        done = mutate.mutate(cluster_url, seed=seed, fraction=fraction, progress=False)
+        done = mutate_cluster(cluster_url, seed, fraction)
         build_marts(cluster_url)
         build_marts(cluster_url, full_refresh=True, schema="mart_full")
         diff = differing_marts(cluster_url, "mart", "mart_full")
         assert not diff, f"round {round_no} (seed {seed}, fraction {fraction}, {done}): {diff}"
-    assert _one(
-        cluster_url,
-        "select sum(buckets_rebuilt + groups_rebuilt) from ops.mart_build_state where target_schema = 'mart'",
-    ) > 0
+    assert (
+        _one(
+            cluster_url,
+            "select sum(buckets_rebuilt + groups_rebuilt) from"
+            " ops.mart_build_state where target_schema = 'mart'",
+        )
+        > 0
+    )
 
 
 def test_writer_committing_after_a_build_started_is_counted_by_the_next_build(cluster_url: str) -> None:
@@ -261,7 +273,9 @@ def test_writer_committing_after_a_build_started_is_counted_by_the_next_build(cl
     before = events()
     writer = psycopg.connect(cluster_url)
     try:
-        org = writer.execute("select id from ops.organization where slug <> 'anonymous' order by id limit 1").fetchone()[0]
+        org = writer.execute(
+            "select id from ops.organization where slug <> 'anonymous' order by id limit 1"
+        ).fetchone()[0]
         writer.execute(
             """insert into ops.event (organization_id, source, feature_key, occurred_at)
                select %s, 'api', 'late_writer', %s - make_interval(hours => i)
@@ -286,15 +300,29 @@ def test_tenant_reads_only_its_organizations_on_distributed_marts(cluster_url: s
         org = conn.execute(
             "select organization_id from mart.feature_daily group by 1 order by count(*) desc limit 1"
         ).fetchone()[0]
-        conn.execute(sql.SQL("create role {} login password 'pw' in role opsmart_tenant").format(sql.Identifier(tenant)))
-        conn.execute(sql.SQL("create role {} login password 'pw' in role opsmart_analyst").format(sql.Identifier(analyst)))
-        conn.execute("insert into ops.tenant_reader (reader, organization_id) values (%s::regrole, %s)", [tenant, org])
+        conn.execute(
+            sql.SQL("create role {} login password 'pw' in role opsmart_tenant").format(
+                sql.Identifier(tenant)
+            )
+        )
+        conn.execute(
+            sql.SQL("create role {} login password 'pw' in role opsmart_analyst").format(
+                sql.Identifier(analyst)
+            )
+        )
+        conn.execute(
+            "insert into ops.tenant_reader (reader, organization_id) values (%s::regrole, %s)", [tenant, org]
+        )
         total = conn.execute("select count(*) from mart.feature_daily").fetchone()[0]
-        own = conn.execute("select count(*) from mart.feature_daily where organization_id = %s", [org]).fetchone()[0]
+        own = conn.execute(
+            "select count(*) from mart.feature_daily where organization_id = %s", [org]
+        ).fetchone()[0]
     as_tenant = psycopg.conninfo.make_conninfo(cluster_url, user=tenant, password="pw")
     as_analyst = psycopg.conninfo.make_conninfo(cluster_url, user=analyst, password="pw")
     with psycopg.connect(as_tenant) as conn:
-        seen = conn.execute("select count(*), count(distinct organization_id) from mart.feature_daily").fetchone()
+        seen = conn.execute(
+            "select count(*), count(distinct organization_id) from mart.feature_daily"
+        ).fetchone()
         assert seen == (own, 1)
     with psycopg.connect(as_analyst) as conn:
         assert conn.execute("select count(*) from mart.feature_daily").fetchone()[0] == total

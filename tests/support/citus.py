@@ -49,18 +49,31 @@ def mutate_cluster(url: str, seed: int, fraction: float) -> dict[str, int]:
             f" from ops.event where {_pick(seed, share)}",
         )
         # new events through the coordinator: VALUES and COPY
-        orgs = [row[0] for row in conn.execute("select id from ops.organization where slug <> 'anonymous' order by id")]
-        for i in range(5):
+        orgs = [
+            row[0]
+            for row in conn.execute("select id from ops.organization where slug <> 'anonymous' order by id")
+        ]
+        for _ in range(5):
             conn.execute(
-                "insert into ops.event (organization_id, source, feature_key, occurred_at) values (%s, 'web', %s, %s)",
-                [rng.choice(orgs), f"feature_{rng.randrange(4)}", now - dt.timedelta(hours=rng.randrange(200))],
+                "insert into ops.event (organization_id, source,"
+                " feature_key, occurred_at) values (%s, 'web', %s, %s)",
+                [
+                    rng.choice(orgs),
+                    f"feature_{rng.randrange(4)}",
+                    now - dt.timedelta(hours=rng.randrange(200)),
+                ],
             )
         with conn.cursor().copy(
             "copy ops.event (organization_id, source, feature_key, occurred_at) from stdin"
         ) as copy:
-            for i in range(5):
+            for _ in range(5):
                 copy.write_row(
-                    (rng.choice(orgs), "api", f"feature_{rng.randrange(4)}", now - dt.timedelta(hours=rng.randrange(200)))
+                    (
+                        rng.choice(orgs),
+                        "api",
+                        f"feature_{rng.randrange(4)}",
+                        now - dt.timedelta(hours=rng.randrange(200)),
+                    )
                 )
         counts["events_new"] = 10
         # runs move on; a run's start is corrected (it moves to another day)
@@ -68,18 +81,28 @@ def mutate_cluster(url: str, seed: int, fraction: float) -> dict[str, int]:
         # timestamptz + interval: the new values come from a subquery, fenced so
         # that it is not pulled up into the SET list.)
         for kind, new_values, where in (
-            ("runs_finished", "'succeeded' as status, started_at, started_at + interval '7 minutes' as finished_at",
-             f"status = 'running' and {_pick(seed, 500)}"),
-            ("runs_started", "'running' as status, created_at + interval '1 minute' as started_at, finished_at",
-             f"status = 'queued' and {_pick(seed, 500)}"),
-            ("runs_restarted", "status, started_at - interval '1 day' as started_at, finished_at",
-             f"started_at is not null and finished_at is null and {_pick(seed + 1, share)}"),
+            (
+                "runs_finished",
+                "'succeeded' as status, started_at, started_at + interval '7 minutes' as finished_at",
+                f"status = 'running' and {_pick(seed, 500)}",
+            ),
+            (
+                "runs_started",
+                "'running' as status, created_at + interval '1 minute' as started_at, finished_at",
+                f"status = 'queued' and {_pick(seed, 500)}",
+            ),
+            (
+                "runs_restarted",
+                "status, started_at - interval '1 day' as started_at, finished_at",
+                f"started_at is not null and finished_at is null and {_pick(seed + 1, share)}",
+            ),
         ):
             run(
                 kind,
                 "update ops.analysis_run as r set status = v.status, started_at = v.started_at,"
                 " finished_at = v.finished_at"
-                f" from (select id, organization_id, {new_values} from ops.analysis_run where {where} offset 0) as v"
+                f" from (select id, organization_id, {new_values}"
+                f" from ops.analysis_run where {where} offset 0) as v"
                 " where r.id = v.id and r.organization_id = v.organization_id",
             )
         # corrections
@@ -90,13 +113,15 @@ def mutate_cluster(url: str, seed: int, fraction: float) -> dict[str, int]:
         )
         run(
             "metrics_corrected",
-            "update ops.analysis_metric set value_num = mod(value_num * 2 + 1 + abs(hashtext(id::text)) % 20, 21) / 2"
+            "update ops.analysis_metric set value_num = mod(value_num"
+            " * 2 + 1 + abs(hashtext(id::text)) % 20, 21) / 2"
             f" where key = 'overall_score' and value_num is not null and {_pick(seed, share)}",
         )
         # deletes: events, one user (purge), one organization (cascading from the reference table)
         run("events_deleted", f"delete from ops.event where {_pick(seed + 2, max(1, share // 10))}")
         user = conn.execute(
-            f"select user_id from ops.event where user_id is not null order by hashtext(user_id::text || '{seed}') limit 1"
+            "select user_id from ops.event where user_id is not null"
+            f" order by hashtext(user_id::text || '{seed}') limit 1"
         ).fetchone()
         if user:
             removed = purge.remove_user(conn, user[0])
@@ -113,27 +138,31 @@ def mutate_cluster(url: str, seed: int, fraction: float) -> dict[str, int]:
             run(
                 "criteria_renamed",
                 "update ops.judge_criterion set key = key || '_v2'"
-                f" where id = (select id from ops.judge_criterion order by hashtext(id::text || '{seed}') limit 1)",
+                " where id = (select id from ops.judge_criterion"
+                f" order by hashtext(id::text || '{seed}') limit 1)",
             )
         # new runs with metrics and scores, messages, query timings
         orgs = [row[0] for row in conn.execute("select id from ops.organization order by id")]
         criterion = conn.execute("select id from ops.judge_criterion order by id limit 1").fetchone()
-        for i in range(4):
+        for _ in range(4):
             run_id, org = uuid.uuid4(), rng.choice(orgs)
             started = now - dt.timedelta(hours=rng.randrange(300))
             conn.execute(
-                "insert into ops.analysis_run (id, organization_id, status, started_at, finished_at, created_at)"
+                "insert into ops.analysis_run (id, organization_id,"
+                " status, started_at, finished_at, created_at)"
                 " values (%s, %s, 'succeeded', %s, %s, %s)",
                 [run_id, org, started, started + dt.timedelta(minutes=rng.randrange(1, 30)), started],
             )
             conn.execute(
-                "insert into ops.analysis_metric (analysis_run_id, organization_id, key, value_num, created_at)"
+                "insert into ops.analysis_metric (analysis_run_id,"
+                " organization_id, key, value_num, created_at)"
                 " values (%s, %s, 'overall_score', %s, %s), (%s, %s, 'semantic_entropy', %s, %s)",
                 [run_id, org, rng.randrange(11), started, run_id, org, rng.random(), started],
             )
             if criterion:
                 conn.execute(
-                    "insert into ops.judge_score (analysis_run_id, organization_id, criterion_id, score, created_at)"
+                    "insert into ops.judge_score (analysis_run_id,"
+                    " organization_id, criterion_id, score, created_at)"
                     " values (%s, %s, %s, %s, %s)",
                     [run_id, org, criterion[0], rng.randrange(11), started],
                 )
