@@ -122,7 +122,8 @@ begin
             'ops.mart_source_expression(text, text)',
             'ops.build_role_problem()',
             'ops.replica_column_problems()',
-            'ops.replica_subscription(name)'
+            'ops.replica_subscription(name)',
+            'ops.anonymous_organization()'
         ], 'opsmart_transformer');
     end if;
 

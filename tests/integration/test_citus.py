@@ -12,13 +12,14 @@ from __future__ import annotations
 import datetime as dt
 import os
 import random
+import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import psycopg
 import pytest
 from psycopg import sql
-from support import BUILDER, BUILDER_PASSWORD, build_marts, dbt_ok, differing_marts
+from support import BUILDER, BUILDER_PASSWORD, build_marts, builder_url, dbt_ok, differing_marts
 from support.citus import mutate_cluster
 
 from opsmart import bootstrap, connection
@@ -328,3 +329,18 @@ def test_tenant_reads_only_its_organizations_on_distributed_marts(cluster_url: s
         assert conn.execute("select count(*) from mart.feature_daily").fetchone()[0] == total
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute("select count(*) from ops.event")
+
+
+def test_opsmart_build_runs_every_model_test_and_freshness_check_on_the_cluster(
+    cluster_url: str, cli: Callable[..., subprocess.CompletedProcess[str]]
+) -> None:
+    done = cli(
+        "build",
+        env={
+            "OPSMART_DATABASE_URL": cluster_url,
+            "OPSMART_BUILD_URL": builder_url(cluster_url),
+            "OPSMART_HOME": os.environ.get("OPSMART_HOME", ""),
+        },
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    assert "ERROR=0" in done.stdout

@@ -48,6 +48,7 @@ TRANSFORMER_FUNCTIONS = {
     "ops.build_role_problem()",
     "ops.replica_column_problems()",
     "ops.replica_subscription(name)",
+    "ops.anonymous_organization()",
 }
 
 # (grantee, kind, object, privilege): every ACL entry of an opsmart role or
