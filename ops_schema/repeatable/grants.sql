@@ -107,7 +107,18 @@ begin
             array['ops.build_run', 'ops.build_node', 'ops.build_freshness'], 'opsmart_transformer');
         -- On a Citus cluster (ops_schema/citus): ops.mart_source_identity runs
         -- as its caller there, and the build asks the workers for its changes.
+        -- Citus moves a shard over connections of its table's owner, and the
+        -- marts belong to opsmart_transformer: it may log in (no password is
+        -- set; the operator lets it authenticate between the nodes).
         if exists (select from pg_extension where extname = 'citus') then
+            if not (select rolcanlogin from pg_roles where rolname = 'opsmart_transformer') then
+                begin
+                    alter role opsmart_transformer login;
+                exception when insufficient_privilege then
+                    raise notice 'opsmart: may not alter role opsmart_transformer; '
+                        'shard moves of the marts need it to log in between nodes (docs/scale-out.md)';
+                end;
+            end if;
             perform pg_temp.grant_existing('execute', 'function', array[
                 'ops.mart_source_leaves(regclass)',
                 'ops.cluster_claim(text[], jsonb, jsonb, boolean)',

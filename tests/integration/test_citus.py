@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 import psycopg
 import pytest
 from psycopg import sql
-from support import BUILDER, BUILDER_PASSWORD, build_marts, builder_url, dbt_ok, differing_marts
+from support import BUILDER, BUILDER_PASSWORD, build_marts, builder_url, dbt_ok, differing_marts, rows
 from support.citus import mutate_cluster
 
 from opsmart import bootstrap, connection
@@ -290,6 +290,50 @@ def test_writer_committing_after_a_build_started_is_counted_by_the_next_build(cl
         writer.close()
     build_marts(cluster_url)
     assert events() == before + 25
+    build_marts(cluster_url, full_refresh=True, schema="mart_full")
+    assert not differing_marts(cluster_url, "mart", "mart_full")
+
+
+def test_a_shard_moved_to_another_worker_makes_the_next_build_rebuild_in_full(cluster_url: str) -> None:
+    """Its rows keep the ids of the worker that wrote them: no cut of the new worker may judge them."""
+    build_marts(cluster_url)
+    with psycopg.connect(cluster_url, autocommit=True) as conn:
+        shard, source_host, source, target_host, target = conn.execute(
+            """select sh.shardid, src.nodename, src.nodeport, dst.nodename, dst.nodeport
+               from pg_dist_shard as sh
+               join pg_dist_placement as pl on pl.shardid = sh.shardid
+               join pg_dist_node as src on src.groupid = pl.groupid
+               join pg_dist_node as dst
+                   on dst.groupid <> pl.groupid and dst.groupid <> 0 and dst.noderole = 'primary'
+               where sh.logicalrelid = 'ops.analysis_run'::regclass
+               order by sh.shardid limit 1"""
+        ).fetchone()
+        conn.execute(
+            "select citus_move_shard_placement(%s, %s, %s, %s, %s, shard_transfer_mode => 'block_writes')",
+            [shard, source_host, source, target_host, target],
+        )
+    mutate_cluster(cluster_url, 4242, 0.05)
+    build_marts(cluster_url)
+    full = dict(
+        rows(
+            cluster_url,
+            "select model, is_full_refresh from ops.mart_build_state where target_schema = 'mart'",
+        )
+    )
+    assert full["feature_daily"] and full["analysis_daily"], full
+    build_marts(cluster_url, full_refresh=True, schema="mart_full")
+    assert not differing_marts(cluster_url, "mart", "mart_full")
+    # and incremental again from the new cut
+    mutate_cluster(cluster_url, 4343, 0.05)
+    build_marts(cluster_url)
+    assert not any(
+        dict(
+            rows(
+                cluster_url,
+                "select model, is_full_refresh from ops.mart_build_state where target_schema = 'mart'",
+            )
+        ).values()
+    )
     build_marts(cluster_url, full_refresh=True, schema="mart_full")
     assert not differing_marts(cluster_url, "mart", "mart_full")
 
