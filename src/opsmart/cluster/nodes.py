@@ -28,6 +28,7 @@ import contextlib
 import hashlib
 import os
 import re
+import secrets
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -179,9 +180,22 @@ class Cluster:
             shutil.chown(node.socket_dir, user=postgres.SYSTEM_USER)
             self.sockets.chmod(0o755)  # its parents are opened up with the data directories
 
-    def _start(self, node: Node) -> None:
+    def _superuser_password(self) -> str:
+        """The cluster's superuser password, made with the coordinator (kept beside it, owner only)."""
+        coordinator = self.coordinator.server.password_file
+        if coordinator.is_file():
+            return coordinator.read_text().strip()
+        shared = self.root / "superuser"
+        if not shared.is_file():
+            shared.write_text(secrets.token_urlsafe(24) + "\n")
+            shared.chmod(0o600)
+        return shared.read_text().strip()
+
+    def _start(self, node: Node, password: str) -> None:
         if not node.server.exists():
-            node.server.init()
+            # One superuser password for every node: Citus copies the coordinator's roles,
+            # passwords included, to each worker it registers.
+            node.server.init(password=password)
             # the password rule of every opsmart server, and trust on the node's private socket
             hba = postgres.HBA + "# the other nodes of the Citus cluster, through a 0700 socket folder\n"
             (node.server.pgdata / "pg_hba.conf").write_text(hba + "local   all   all   trust\n")
@@ -204,8 +218,9 @@ class Cluster:
         if os.geteuid() == 0:  # made once, before the servers start side by side
             postgres.ensure_system_user()
         self.root.mkdir(parents=True, exist_ok=True)
+        password = self._superuser_password()  # read here, not by the nodes starting side by side
         with ThreadPoolExecutor(max_workers=4) as pool:
-            for future in [pool.submit(self._start, node) for node in nodes]:
+            for future in [pool.submit(self._start, node, password) for node in nodes]:
                 future.result()
 
     # --- databases ---------------------------------------------------------------
