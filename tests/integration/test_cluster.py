@@ -98,6 +98,30 @@ def test_a_new_cluster_spreads_a_distributed_table_over_both_workers(
         assert shards == per_node[worker.nodename]
 
 
+def test_a_database_cloned_from_a_template_is_a_whole_independent_distributed_database(
+    citus_cluster: CitusCluster,
+) -> None:
+    template_url = citus_cluster.create_database()
+    template = connection.conninfo_to_dict(template_url)["dbname"]
+    _distributed_table(template_url)
+    placed = _shards_per_node(template_url)
+    made: list[str] = [template]
+    try:
+        first = citus_cluster.create_database(template=template)
+        second = citus_cluster.create_database(template=template)
+        made += [connection.conninfo_to_dict(u)["dbname"] for u in (first, second)]
+        assert _shards_per_node(first) == _shards_per_node(second) == placed
+        with psycopg.connect(first, autocommit=True) as conn:
+            conn.execute("insert into item select 1000, i, 'new' from generate_series(1, 10) as i")
+            conn.execute("create table local_only (x int)")
+        assert value(first, "select count(*) from item") == ROWS + 10
+        assert value(second, "select count(*) from item") == ROWS
+        assert value(second, "select to_regclass('local_only')") is None
+    finally:
+        for name in made:
+            citus_cluster.drop_database(name)
+
+
 def test_a_login_that_is_not_superuser_runs_multi_shard_queries_through_the_coordinator(
     citus_cluster: CitusCluster, citus_db_url: str
 ) -> None:
