@@ -2,9 +2,11 @@
 
 Everything runs as in production: bootstrap as the database owner, builds as
 a login of opsmart_transformer (support.BUILDER), reads as analyst and tenant
-logins. The cluster comes from the ``citus_cluster`` fixture (tests/conftest.py),
-or from OPSMART_CITUS_URL (a coordinator whose workers are registered in its
-``postgres`` database); without either the module skips, saying why.
+logins. The cluster is the session's ``citus_cluster`` (tests/conftest.py: it
+skips, saying why, where Citus cannot be built, and fails in CI), or the one
+OPSMART_CITUS_URL names (a coordinator with its workers registered in its
+``postgres`` database, trusting localhost: for trying a change against a cluster
+already running).
 """
 
 from __future__ import annotations
