@@ -21,7 +21,16 @@ from collections.abc import Callable, Iterator
 import psycopg
 import pytest
 from psycopg import sql
-from support import BUILDER, BUILDER_PASSWORD, build_marts, builder_url, dbt_ok, differing_marts, rows
+from support import (
+    BUILDER,
+    BUILDER_PASSWORD,
+    build_marts,
+    builder_url,
+    dbt_ok,
+    differing_marts,
+    rows,
+    run_dbt,
+)
 from support.citus import mutate_cluster
 
 from opsmart import bootstrap, connection
@@ -336,6 +345,22 @@ def test_a_shard_moved_to_another_worker_makes_the_next_build_rebuild_in_full(cl
             )
         ).values()
     )
+    build_marts(cluster_url, full_refresh=True, schema="mart_full")
+    assert not differing_marts(cluster_url, "mart", "mart_full")
+
+
+def test_a_worker_down_fails_the_build_in_one_line_and_the_next_build_recovers(
+    cluster: object, cluster_url: str
+) -> None:
+    if not hasattr(cluster, "worker_stopped"):
+        pytest.skip("needs the citus_cluster fixture (it stops and restarts a worker)")
+    mutate_cluster(cluster_url, 777, 0.05)
+    with cluster.worker_stopped(2):
+        result = run_dbt(cluster_url, "run", "--select", "feature_daily")
+        assert not result.success
+        messages = " ".join(str(r.message) for r in result.result.results)
+        assert "of the Citus cluster did not answer" in messages, messages
+    build_marts(cluster_url)
     build_marts(cluster_url, full_refresh=True, schema="mart_full")
     assert not differing_marts(cluster_url, "mart", "mart_full")
 
