@@ -16,7 +16,10 @@ tracking off. ``opsmart load``'s writers (src/opsmart/load.py) then run on the p
 1. ``primary, no builds``: the replicated platform database, nothing building anywhere;
 2. ``builds on analytics``: the same, with ``dbt run --select marts`` looping on the analytics
    server as its transformer login;
-3. ``local, no builds`` and 4. ``builds on primary``: a second database on the primary server,
+3. ``busy loop, no database (control)``: the same writers with a process that only spins on the
+   analytics server's CPU (with ``--pin``): what a busy neighbour costs the primary on this
+   host when it touches no database at all, to tell the machine's share from the design's;
+4. ``local, no builds`` and 5. ``builds on primary``: a second database on the primary server,
    bootstrapped and generated with the same seed, change tracking on, its marts built there (the
    deployment without replication), without and with the build loop on it.
 
@@ -145,10 +148,26 @@ class Marker(threading.Thread):
         return lag, behind
 
 
+def burner(pin: bool) -> subprocess.Popen[bytes]:
+    """A process that only spins, on the analytics CPU with ``pin``: the neighbour with no database."""
+    return subprocess.Popen(
+        [sys.executable, "-c", "while True: pass"],
+        preexec_fn=(lambda: os.sched_setaffinity(0, ANALYTICS_CPU)) if pin else None,
+    )
+
+
 def phase(
-    label: str, app: str, writers: int, seconds: float, build_once: Callable[[], bool] | None
+    label: str,
+    app: str,
+    writers: int,
+    seconds: float,
+    build_once: Callable[[], bool] | None,
+    neighbour: Callable[[], subprocess.Popen[bytes]] | None = None,
 ) -> tuple[load.Phase, tuple[float, float]]:
-    """``writers`` of ``opsmart load`` on ``app`` for ``seconds`` (and until a build finished)."""
+    """``writers`` of ``opsmart load`` on ``app`` for ``seconds`` (and until a build finished).
+
+    ``neighbour`` starts a process that runs beside the writers for the phase (the control).
+    """
     context = load._context(app)
     stop, builder_stop = threading.Event(), threading.Event()
     result = load.Phase(label)
@@ -157,6 +176,7 @@ def phase(
         t.start()
     time.sleep(2)  # connections open, caches warm
     builder = None
+    spinning = neighbour() if neighbour is not None else None
     if build_once is not None:
         builder = threading.Thread(
             target=load._build_loop, args=(build_once, builder_stop, result), daemon=True
@@ -173,6 +193,9 @@ def phase(
     result.seconds = time.perf_counter() - began
     builds, build_seconds = result.builds, list(result.build_seconds)
     load_avg = os.getloadavg()[:2]
+    if spinning is not None:
+        spinning.kill()
+        spinning.wait()
     stop.set()
     builder_stop.set()
     for t in [*threads, *([builder] if builder else [])]:
@@ -351,16 +374,18 @@ def main() -> None:
 
         marker = Marker(purl, aurl)
         marker.start()
+        spin = lambda: burner(args.pin)  # noqa: E731
         plan = [
-            ("primary, no builds", app, None),
-            ("builds on analytics", app, builder(burl, ANALYTICS_CPU)),
-            ("local, no builds", lapp, None),
-            ("builds on primary", lapp, builder(lburl, PRIMARY_CPU)),
+            ("primary, no builds", app, None, None),
+            ("builds on analytics", app, builder(burl, ANALYTICS_CPU), None),
+            ("busy loop, no database (control)", app, None, spin),
+            ("local, no builds", lapp, None, None),
+            ("builds on primary", lapp, builder(lburl, PRIMARY_CPU), None),
         ]
         rows = []
-        for label, url, build_once in plan:
+        for label, url, build_once, neighbour in plan:
             marker.take()
-            result, load_avg = phase(label, url, args.writers, args.seconds, build_once)
+            result, load_avg = phase(label, url, args.writers, args.seconds, build_once, neighbour)
             lag, behind = marker.take()
             rows.append((result, load_avg, lag, behind))
             print(
@@ -385,7 +410,7 @@ def main() -> None:
         )
         print("|---|---:|---:|---:|---:|---:|---:|---:|")
         for i, (r, load_avg, lag, _) in enumerate(rows):
-            ref = rows[0][0] if i < 2 else rows[2][0]
+            ref = rows[0][0] if i < 3 else rows[3][0]
             builds = f"{r.builds} ({statistics.fmean(r.build_seconds):.1f})" if r.build_seconds else "–"
             print(
                 f"| {r.label} | {r.throughput:,.0f} | {r.percentile(0.5):.2f} | {r.percentile(0.99):.2f}"
