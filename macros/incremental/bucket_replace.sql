@@ -42,6 +42,8 @@
     {%- set empty = relation.limit is defined and relation.limit == 0 -%}
     {%- if not (is_incremental() and flags.WHICH != 'show') or empty -%}
         select * from {{ relation }}
+    {%- elif opsmart_is_citus() -%}
+        {{ opsmart_changed_rows_citus(relation, time_column, groups) }}
     {%- else -%}
         {%- if groups -%}
         {%- set first = (groups | list)[0] -%}

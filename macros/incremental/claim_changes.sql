@@ -28,6 +28,10 @@
     build runs is either seen by step 3 or left for the next build; never lost.
     A group recomputed twice is harmless: it is always rebuilt from all of its
     source rows.
+
+    On a Citus cluster S0 is a vector of per-worker snapshots, and step 3 asks
+    every worker for the changes of its own shards and log (ops.cluster_claim,
+    ops_schema/citus/020_change_tracking.sql); everything else is the same.
 -#}
 
 {% macro opsmart_claim_changes() -%}
@@ -47,6 +51,7 @@
     {%- set change_log = opsmart_ops_relation('mart_change_log') -%}
     {%- set state = opsmart_ops_relation('mart_build_state') -%}
     {%- set incremental = is_incremental() -%}
+    {%- set citus = opsmart_is_citus() -%}
     {%- if execute and not incremental and not flags.FULL_REFRESH
         and adapter.get_relation(this.database, this.schema, this.identifier) is not none -%}
         {%- do log('opsmart: rebuilding ' ~ this ~ ' in full: ' ~ opsmart_rebuild_reason(), info=true) -%}
@@ -70,13 +75,23 @@
     {%- endif -%}
 
     {{ opsmart_mart_lock() }};
+    {%- if citus and upstream %}
+    {{ opsmart_upstream_lock(upstream) }};
+    {%- endif %}
 
     {% if upstream and not flags.EMPTY -%}
     -- A mart built from another mart sees the changes that one saw: it takes
     -- the snapshot (and source identity) of the upstream mart's last build.
     -- (dbt build --empty records no state, so an empty build has none to take.)
     create temporary table opsmart_build on commit drop as
-    select up.snapshot, up.source_identity
+    select
+        up.snapshot,
+        up.source_identity
+        {%- if citus %},
+        ops.cluster_claim(
+            {{ opsmart_text_array(sources) }}, {{ opsmart_previous_cut() }}, up.node_snapshots, {{ incremental }}
+        ) as cut
+        {%- endif %}
     from {{ state }} as up
     where (up.target_schema, up.model) = ({{ opsmart_literal(this.schema) }}, {{ opsmart_literal(upstream) }});
 
@@ -92,7 +107,12 @@
     create temporary table opsmart_build on commit drop as
     select
         pg_current_snapshot() as snapshot,
-        ops.mart_source_identity({{ opsmart_text_array(sources) }}) as source_identity;
+        ops.mart_source_identity({{ opsmart_text_array(sources) }}) as source_identity
+        {%- if citus %},
+        -- after the identity: a shard that moves later shows as such next time
+        ops.cluster_claim({{ opsmart_text_array(sources) }}, {{ opsmart_previous_cut() }}, null, {{ incremental }})
+            as cut
+        {%- endif %};
     {%- endif %}
 
     -- What this build recomputes: whole buckets (every group), and groups of a
@@ -116,6 +136,16 @@
         bucket timestamptz not null,
         all_groups boolean not null default false
     ) on commit drop;
+    {%- if citus %}
+
+    -- what the workers found in their shards and logs
+    insert into opsmart_changed_keys (group_key, bucket)
+    select distinct
+        array(select jsonb_array_elements_text(changed.key -> 0)),
+        (changed.key ->> 1)::timestamptz
+    from opsmart_build as build
+    cross join lateral jsonb_array_elements(build.cut -> 'keys') as changed (key);
+    {%- endif %}
 
     -- Dynamic SQL, so the scans are planned with the previous snapshot's xmin
     -- as a constant: the BRIN and btree indexes then read only recent rows.
@@ -138,6 +168,7 @@
                 using errcode = 'serialization_failure';
         end if;
         low := pg_snapshot_xmin(previous)::text::bigint;
+        {%- if not citus %}
 
         -- updated and deleted rows, from the change log
         execute format(
@@ -165,6 +196,7 @@
                 ops.mart_source_expression(src.group_expression, 'changed'), time_sql, src.relation,
                 low, previous, current_snapshot, time_sql);
         end loop;
+        {%- endif %}
 
         -- partitions truncated, attached or detached: their whole range, every group
         for changed_range in
@@ -238,7 +270,7 @@
     insert into {{ state }} as st
         (
             target_schema, model, snapshot, built_at, is_full_refresh, buckets_rebuilt, groups_rebuilt,
-            code_fingerprint, source_identity
+            code_fingerprint, source_identity, node_snapshots
         )
     select
         {{ opsmart_state_key() }},
@@ -248,7 +280,8 @@
         (select count(*) from {{ opsmart_changed_buckets() }}),
         (select count(*) from {{ opsmart_changed_groups() }}),
         {{ opsmart_literal(opsmart_code_fingerprint()) }},
-        build.source_identity
+        build.source_identity,
+        {{ "build.cut -> 'snapshots'" if citus else 'null' }}
     from opsmart_build as build
     on conflict (target_schema, model) do update set
         snapshot = excluded.snapshot,
@@ -257,7 +290,8 @@
         buckets_rebuilt = excluded.buckets_rebuilt,
         groups_rebuilt = excluded.groups_rebuilt,
         code_fingerprint = excluded.code_fingerprint,
-        source_identity = excluded.source_identity
+        source_identity = excluded.source_identity,
+        node_snapshots = excluded.node_snapshots
     {%- else %}
     select 1
     {%- endif %}

@@ -6,6 +6,9 @@
     insert took twice as long with the constraint in place). The table that
     comes out is the same: every contract constraint holds, and a duplicate
     fails the build (inside its transaction, before the swap).
+
+    On a Citus cluster a model with config distributed_by is distributed
+    right after its table is created, before its rows go in (macros/cluster).
 -#}
 {% macro postgres__create_table_as(temporary, relation, sql) -%}
     {%- set unlogged = config.get('unlogged', default=false) -%}
@@ -40,6 +43,7 @@
         (
             {{ (columns + constraints) | join(',\n            ') }}
         );
+        {{ opsmart_distribute(relation, temporary) }}
         insert into {{ relation }} (
             {{ adapter.dispatch('get_column_names', 'dbt')() }}
         )
@@ -50,6 +54,11 @@
     (
         {{ sql }}
     );
+    {%- set distribute = opsmart_distribute(relation, temporary) if not contracted else '' %}
+    {%- if distribute %}
+    {{ distribute }}
+    select truncate_local_data_after_distributing_table({{ opsmart_literal(relation) }});
+    {%- endif %}
     {%- for constraint in adapter.render_raw_model_constraints(raw_constraints=deferred) %}
     alter table {{ relation }} add {{ constraint }};
     {%- endfor %}

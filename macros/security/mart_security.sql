@@ -11,7 +11,13 @@
     opsmart_analyst and the database owner (pg_dump as the owner), and for
     opsmart_tenant only the rows of its organizations (none where the relation
     has no organization_id, and never the NULL organization); views run with
-    the privileges and row-level security of their caller.
+    the privileges and row-level security of their caller. On a Citus cluster
+    the workers enforce the policies, which may hold no subquery there: the
+    tenant's is organization_id = any (ops.tenant_organization_ids()), which
+    reads the local copy of ops.tenant_reader; and row-level security is not
+    forced on the owner (opsmart_transformer, whose policy gives it every row
+    anyway): Citus writes the rows an incremental build inserts with COPY,
+    which PostgreSQL refuses where row-level security applies.
 -#}
 {#-
     Post-hook of every model: the relation belongs to opsmart_transformer. The
@@ -43,6 +49,13 @@
 
 
 {% macro opsmart_secure_mart() -%}
+    {%- if opsmart_is_citus() -%}
+        {%- set tenant_rows = 'organization_id = any (ops.tenant_organization_ids())' -%}
+        {%- set force = 'false' -%}
+    {%- else -%}
+        {%- set tenant_rows = 'organization_id in (select ops.tenant_organizations())' -%}
+        {%- set force = 'true' -%}
+    {%- endif %}
     do $opsmart_security$
     declare
         rel regclass := to_regclass({{ opsmart_literal(this) }});
@@ -78,8 +91,9 @@
             if not has_rls then
                 execute format('alter table %s enable row level security', rel);
             end if;
-            if not has_force then
-                execute format('alter table %s force row level security', rel);
+            if has_force <> {{ force }} then
+                execute format('alter table %s %s force row level security', rel,
+                    case when {{ force }} then '' else 'no' end);
             end if;
             -- Policies as "name:role" pairs; recreated together when any differs.
             wanted := array[
@@ -105,8 +119,7 @@
                 execute format('create policy opsmart_owner on %s for select to pg_database_owner using (true)', rel);
                 if has_organization then
                     execute format(
-                        'create policy opsmart_tenant on %s for select to opsmart_tenant '
-                        'using (organization_id in (select ops.tenant_organizations()))',
+                        'create policy opsmart_tenant on %s for select to opsmart_tenant using ({{ tenant_rows }})',
                         rel
                     );
                 end if;

@@ -6,6 +6,7 @@
         bucket_grain='day',
         group_columns=group_columns,
         change_sources=['event'],
+        distributed_by='organization_id',
         indexes=[
             {'columns': ['organization_id', 'day']},
             {'columns': ['feature_key', 'day']},

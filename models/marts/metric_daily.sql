@@ -6,6 +6,7 @@
         bucket_grain='day',
         group_columns=group_columns,
         change_sources=['analysis_metric', 'judge_score', 'evaluation_metric', 'message'],
+        distributed_by='organization_id',
         snapshot_from='metric_timeseries',
         indexes=[
             {'columns': ['metric_key', 'day']},

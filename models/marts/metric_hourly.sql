@@ -5,6 +5,7 @@
         bucket_grain='hour',
         group_columns={},
         change_sources=['analysis_metric', 'judge_score', 'evaluation_metric', 'message'],
+        distributed_by='metric_key',
         snapshot_from='metric_timeseries',
         indexes=[
             {'columns': ['metric_key', 'ts_bucket']},

@@ -6,6 +6,7 @@
         bucket_grain='hour',
         group_columns=group_columns,
         change_sources=['analysis_metric', 'judge_score', 'evaluation_metric', 'message'],
+        distributed_by='organization_id',
         indexes=[
             {'columns': ['metric_key', 'ts_bucket']},
             {'columns': ['organization_id', 'ts_bucket']},

@@ -1,6 +1,7 @@
 {{
     config(
         materialized='table',
+        distributed_by='reference',
         indexes=[
             {'columns': ['organization_id'], 'unique': true},
             {'columns': ['organization_slug']},

@@ -6,6 +6,7 @@
         bucket_grain='hour',
         group_columns=group_columns,
         change_sources=['query_performance_log'],
+        distributed_by='subject',
         indexes=[
             {'columns': ['subject', 'ts_bucket']},
         ],

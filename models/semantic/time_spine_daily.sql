@@ -1,4 +1,4 @@
-{{ config(materialized='table') }}
+{{ config(materialized='table', distributed_by='reference') }}
 
 -- MetricFlow's time spine at day grain: every UTC date from 2020 to two years
 -- ahead (cumulative metrics, offsets and filled gaps join to it).

@@ -1,4 +1,4 @@
-{{ config(materialized='table') }}
+{{ config(materialized='table', distributed_by='reference') }}
 
 -- MetricFlow's time spine at hour grain, for the hourly marts: every hour
 -- from 2020 to two years ahead, as UTC wall-clock time (the semantic models

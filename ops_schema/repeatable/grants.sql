@@ -87,8 +87,8 @@ begin
                     app_columns, app_columns, rel.name);
             end if;
         end loop;
-        perform pg_temp.grant_existing('execute', 'function', array['ops.ensure_event_partitions(date, date)'],
-            'opsmart_app');
+        perform pg_temp.grant_existing('execute', 'function',
+            array['ops.ensure_event_partitions(date, date)', 'ops.anonymous_organization()'], 'opsmart_app');
     end if;
 
     if exists (select from pg_roles where rolname = 'opsmart_transformer') then
@@ -105,6 +105,26 @@ begin
         -- the build history it records (on-run-end) and reads (mart.build_history)
         perform pg_temp.grant_existing('select, insert', 'table',
             array['ops.build_run', 'ops.build_node', 'ops.build_freshness'], 'opsmart_transformer');
+        -- On a Citus cluster (ops_schema/citus): ops.mart_source_identity runs
+        -- as its caller there, and the build asks the workers for its changes.
+        -- Citus moves a shard over connections of its table's owner, and the
+        -- marts belong to opsmart_transformer: it may log in (no password is
+        -- set; the operator lets it authenticate between the nodes).
+        if exists (select from pg_extension where extname = 'citus') then
+            if not (select rolcanlogin from pg_roles where rolname = 'opsmart_transformer') then
+                begin
+                    alter role opsmart_transformer login;
+                exception when insufficient_privilege then
+                    raise notice 'opsmart: may not alter role opsmart_transformer; '
+                        'shard moves of the marts need it to log in between nodes (docs/scale-out.md)';
+                end;
+            end if;
+            perform pg_temp.grant_existing('execute', 'function', array[
+                'ops.mart_source_leaves(regclass)',
+                'ops.cluster_claim(text[], jsonb, jsonb, boolean)',
+                'ops.cluster_pending(text[], jsonb)'
+            ], 'opsmart_transformer');
+        end if;
         perform pg_temp.grant_existing('execute', 'function', array[
             'ops.create_mart_schema(text, text)',
             'ops.drop_mart_schema(text)',
@@ -113,7 +133,8 @@ begin
             'ops.mart_source_expression(text, text)',
             'ops.build_role_problem()',
             'ops.replica_column_problems()',
-            'ops.replica_subscription(name)'
+            'ops.replica_subscription(name)',
+            'ops.anonymous_organization()'
         ], 'opsmart_transformer');
     end if;
 
@@ -122,7 +143,9 @@ begin
         grant usage on schema ops to opsmart_tenant;
         perform pg_temp.grant_existing('select', 'table', array['ops.tenant_reader'], 'opsmart_tenant');
         perform pg_temp.grant_existing('execute', 'function',
-            array['ops.tenant_organizations()', 'ops.my_roles()'], 'opsmart_tenant');
+            -- and, on a Citus cluster, their array forms (ops_schema/citus)
+            array['ops.tenant_organizations()', 'ops.my_roles()', 'ops.tenant_organization_ids()',
+                'ops.my_role_ids()'], 'opsmart_tenant');
     end if;
 
     -- The mart schemas made so far.

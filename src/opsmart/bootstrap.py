@@ -6,6 +6,11 @@ bootstrappers never interleave: the second waits, then re-reads the ledger and
 finds nothing left to do. Each file applies in its own transaction together with
 its ledger row, so a failing file leaves nothing of itself behind.
 
+Where the database runs Citus (the citus extension exists), the files of
+``ops_schema/citus/`` apply next, on every run, each in one transaction: they
+distribute the tables once and keep the cluster's change tracking in step with
+the sources (docs/scale-out.md). A single server never runs them.
+
 Then, on every run, the repeatable files (``ops_schema/repeatable/``: the group
 roles and every privilege they hold) apply again in one transaction, and the
 deployment's mart schemas are made: roles a DBA creates after the first
@@ -252,6 +257,31 @@ def _lock(conn: psycopg.Connection, quiet: bool) -> None:
     conn.execute("select pg_advisory_lock(%s)", [LOCK_KEY])
 
 
+def is_citus(conn: psycopg.Connection) -> bool:
+    """Whether the database runs Citus (its extension exists): a cluster's coordinator."""
+    return bool(
+        conn.execute("select exists (select from pg_extension where extname = 'citus')").fetchone()[0]
+    )
+
+
+def _apply_cluster(conn: psycopg.Connection, directory: Path | None, quiet: bool) -> None:
+    """The Citus files, in name order, each in one transaction (idempotent; only where Citus runs)."""
+    if not is_citus(conn):
+        return
+    folder = (Path(directory) if directory is not None else schema_dir()) / "citus"
+    for path in sorted(folder.glob("*.sql")):
+        label = f"{folder.parent.name}/citus/{path.name}"
+        started = time.perf_counter()
+        try:
+            with conn.transaction():
+                conn.execute(path.read_text(encoding="utf-8"))  # type: ignore[arg-type]
+        except psycopg.Error as exc:
+            message = exc.diag.message_primary or str(exc).splitlines()[0]
+            raise UserError(f"{label} failed: {message}; nothing of it was applied") from None
+        if not quiet:
+            print(f"applied {label} ({round((time.perf_counter() - started) * 1000)} ms)", flush=True)
+
+
 def _apply_repeatable(conn: psycopg.Connection, directory: Path | None, mart_schema: str) -> None:
     """Roles, privileges and the deployment's mart schemas, in one transaction."""
     files = _repeatable(directory)
@@ -312,6 +342,7 @@ def apply(url: str, quiet: bool = False, directory: Path | None = None) -> list[
             applied.append(m)
             if not quiet:
                 print(f"applied {m.label} ({duration_ms} ms)", flush=True)
+        _apply_cluster(conn, directory, quiet)
         _apply_repeatable(conn, directory, mart_schema)
     if not quiet and not applied:
         print(f"nothing to apply: all {len(migrations)} files of the ops schema are applied")

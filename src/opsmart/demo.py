@@ -67,7 +67,10 @@ def run(scale: str = "demo", seed: int = 42) -> int:
     print(f"database: {connection.describe(url)}")
     bootstrap.apply(url)
     with connection.connect(url) as conn:
-        has_data = conn.execute("select exists (select from ops.organization)").fetchone()[0]
+        has_data = conn.execute(
+            "select exists (select from ops.organization"
+            " where id is distinct from ops.anonymous_organization())"
+        ).fetchone()[0]
     if has_data:
         print("ops data present: skipping generate (run `opsmart generate --mutate` to change it)")
     else:

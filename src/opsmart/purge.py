@@ -22,9 +22,10 @@ from opsmart.errors import UserError
 COUNTS = {
     "events": "select count(*) from ops.event where user_id = %(id)s",
     "chat_sessions": "select count(*) from ops.chat_session where user_id = %(id)s",
+    # (a subquery, not a join: on a Citus cluster the sessions are read first, then the messages)
     "messages": (
-        "select count(*) from ops.message as m join ops.chat_session as s on s.id = m.session_id "
-        "where s.user_id = %(id)s"
+        "select count(*) from ops.message"
+        " where session_id in (select id from ops.chat_session where user_id = %(id)s)"
     ),
     "sessions": "select count(*) from core.sessions where user_id = %(id)s",
     "auth_accounts": "select count(*) from core.auth_accounts where user_id = %(id)s",

@@ -48,6 +48,7 @@ TRANSFORMER_FUNCTIONS = {
     "ops.build_role_problem()",
     "ops.replica_column_problems()",
     "ops.replica_subscription(name)",
+    "ops.anonymous_organization()",
 }
 
 # (grantee, kind, object, privilege): every ACL entry of an opsmart role or
@@ -148,6 +149,8 @@ def _expected(url: str) -> set[tuple[str, str, str, str]]:
             expected.add(("opsmart_app", "table", table, "DELETE"))
         expected |= {("opsmart_app", "column", f"{table}.{c}", k) for c in columns[table] for k in kinds}
     expected.add(("opsmart_app", "function", "ops.ensure_event_partitions(date,date)", "EXECUTE"))
+    # writers give anonymous rows this organization (NULL here; a sentinel on a Citus cluster)
+    expected.add(("opsmart_app", "function", "ops.anonymous_organization()", "EXECUTE"))
     # the transformer: the marts' sources and its own bookkeeping; schemas through functions
     expected.add(("opsmart_transformer", "schema", "ops", "USAGE"))
     expected |= {("opsmart_transformer", "table", t, "SELECT") for t in MART_SOURCES}

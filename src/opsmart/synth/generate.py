@@ -200,7 +200,10 @@ def generate(
         with connection.connect(url) as conn, progress_bar.bar(progress) as bar:
             session.prepare(conn)
             conn.execute("set local synchronous_commit = off")
-            if conn.execute("select exists (select from ops.organization)").fetchone() == (True,):
+            if conn.execute(
+                "select exists (select from ops.organization"
+                " where id is distinct from ops.anonymous_organization())"
+            ).fetchone() == (True,):
                 raise UserError("database already has data; generate into a fresh database or use --mutate")
             lock = "select pg_try_advisory_lock(hashtext('opsmart.synth.generate'))"
             if conn.execute(lock).fetchone() != (True,):

@@ -3,6 +3,7 @@
 -- that errored.
 select
     n.id as analysis_run_id,
+    n.organization_id,
     n.node,
     case
         when n.status = 'failed' and n.k = cardinality(%(analysis_nodes)s::text[]) then 'error'

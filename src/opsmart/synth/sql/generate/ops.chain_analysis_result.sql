@@ -1,6 +1,7 @@
 -- Most ended chain-analysis sessions have their analysis.
 select
     c.id as session_id,
+    c.organization_id,
     jsonb_build_array(pg_temp.pick(%(vulnerabilities)s, pg_temp.u(c.i, 'chain_analysis.vulnerability')))
         as vulnerabilities,
     jsonb_build_array('trigger', 'thought', 'urge', 'action') as chain_links,

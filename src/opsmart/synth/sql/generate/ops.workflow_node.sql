@@ -30,6 +30,7 @@ states as (
 select
     pg_temp.id('workflow_node', s.i * %(child_keys)s + s.k) as id,
     s.id as run_id,
+    s.organization_id,
     s.key,
     s.node_status as status,
     case when s.node_status != 'pending' then s.t0 end as started_at,

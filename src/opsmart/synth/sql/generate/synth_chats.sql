@@ -26,7 +26,8 @@ select
     c.id,
     c.anonymous,
     case when not c.anonymous then (%(user_ids)s::uuid[])[c.j + 1] end as user_id,
-    case when not c.anonymous then (%(user_org_ids)s::uuid[])[c.j + 1] end as organization_id,
+    case when not c.anonymous then (%(user_org_ids)s::uuid[])[c.j + 1] else ops.anonymous_organization() end
+        as organization_id,
     c.type,
     c.messages,
     c.gap,

@@ -59,7 +59,8 @@ select
     r.anonymous,
     r.j,
     r.o,
-    case when not r.anonymous then (%(org_ids)s::uuid[])[r.o + 1] end as organization_id,
+    case when not r.anonymous then (%(org_ids)s::uuid[])[r.o + 1] else ops.anonymous_organization() end
+        as organization_id,
     case when not r.anonymous then (%(user_ids)s::uuid[])[r.j + 1] end as user_id,
     r.status,
     r.overall,

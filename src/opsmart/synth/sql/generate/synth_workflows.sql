@@ -31,7 +31,8 @@ select
     w.i,
     w.id,
     w.anonymous,
-    case when not w.anonymous then (%(user_org_ids)s::uuid[])[w.j + 1] end as organization_id,
+    case when not w.anonymous then (%(user_org_ids)s::uuid[])[w.j + 1] else ops.anonymous_organization() end
+        as organization_id,
     case when not w.anonymous then (%(user_ids)s::uuid[])[w.j + 1] end as user_id,
     w.status,
     w.started_at,

@@ -15,7 +15,8 @@ select
     d.k,
     d.created_at,
     pg_temp.id('run', d.k) as id,
-    case when pg_temp.u(d.k, 'new_run.anonymous') >= 0.05 then m.organization_id end as organization_id,
+    case when pg_temp.u(d.k, 'new_run.anonymous') >= 0.05 then m.organization_id else ops.anonymous_organization() end
+        as organization_id,
     case when pg_temp.u(d.k, 'new_run.anonymous') >= 0.05 then m.user_id end as user_id,
     (array['queued', 'running', 'succeeded'])[1 + mod(d.k, 3)] as status,
     case when mod(d.k, 3) > 0 then least(%(now)s::timestamptz, d.created_at + interval '3 seconds') end as started_at,
