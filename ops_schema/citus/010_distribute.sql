@@ -106,6 +106,7 @@ begin
             not tg.tgisinternal and tg.tgparentid = 0
             and (
                 tg.tgname like 'trg\_%\_mart\_change' or tg.tgname like 'trg\_%\_mart\_parent\_%'
+                or tg.tgname like 'trg\_%\_mart\_move'
                 or tg.tgname like 'trg\_%\_organization'
             )
     loop
