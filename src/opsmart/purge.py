@@ -50,6 +50,13 @@ def remove_user(conn: psycopg.Connection, user_id: uuid.UUID) -> dict[str, int] 
     Returns what goes, by kind; ``None`` when there is no such user. The caller commits.
     """
     params = {"id": user_id}
+    # On a Citus cluster the user's row is in a reference table whose delete cascades
+    # into distributed tables: Citus runs that only over one connection per worker, so
+    # the transaction must not open several first (its multi-shard counts would).
+    conn.execute(
+        "select set_config('citus.multi_shard_modify_mode', 'sequential', true)"
+        " where exists (select from pg_extension where extname = 'citus')"
+    )
     found = conn.execute("select 1 from core.users where id = %(id)s for update", params).fetchone()
     if found is None:
         return None

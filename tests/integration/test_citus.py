@@ -433,3 +433,23 @@ def test_opsmart_build_runs_every_model_test_and_freshness_check_on_the_cluster(
     done = cli("build", env=env)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     assert "ERROR=0" in done.stdout
+
+
+def test_a_purged_user_is_gone_from_ops_and_marts_and_the_marts_stay_exact_on_the_cluster(
+    cluster_url: str, cli: Callable[..., subprocess.CompletedProcess[str]]
+) -> None:
+    build_marts(cluster_url)
+    user = _one(
+        cluster_url,
+        "select user_id from ops.event where user_id is not null"
+        " group by 1 order by count(*) desc, 1 limit 1",
+    )
+    assert _one(cluster_url, "select count(*) from mart.feature_daily_users where user_id = %s", [user]) > 0
+    done = cli("purge", "--user", str(user), env={"OPSMART_DATABASE_URL": cluster_url})
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    assert _one(cluster_url, "select count(*) from ops.event where user_id = %s", [user]) == 0
+    assert _one(cluster_url, "select count(*) from core.users where id = %s", [user]) == 0
+    build_marts(cluster_url)
+    assert _one(cluster_url, "select count(*) from mart.feature_daily_users where user_id = %s", [user]) == 0
+    build_marts(cluster_url, full_refresh=True, schema="mart_full")
+    assert not differing_marts(cluster_url, "mart", "mart_full")
