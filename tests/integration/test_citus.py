@@ -14,9 +14,12 @@ from __future__ import annotations
 import datetime as dt
 import os
 import random
+import re
 import subprocess
+import sys
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -33,10 +36,12 @@ from support import (
 )
 from support.citus import mutate_cluster
 
-from opsmart import bootstrap, connection
+from opsmart import bootstrap, connection, postgres
 from opsmart.synth import generate
 from opsmart.synth.scale import Scale
 
+REPO = Path(__file__).resolve().parents[2]
+RECIPE_MARK = "<!-- recipe: outgrowing-one-machine"
 ANCHOR = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
 ROUNDS = int(os.environ.get("OPSMART_CITUS_EXACTNESS_ROUNDS", "4"))
 ORG_TABLES = [
@@ -453,3 +458,59 @@ def test_a_purged_user_is_gone_from_ops_and_marts_and_the_marts_stay_exact_on_th
     assert _one(cluster_url, "select count(*) from mart.feature_daily_users where user_id = %s", [user]) == 0
     build_marts(cluster_url, full_refresh=True, schema="mart_full")
     assert not differing_marts(cluster_url, "mart", "mart_full")
+
+
+def test_the_readme_recipe_makes_a_cluster_and_builds_exact_distributed_marts(
+    cluster: object, tmp_path: Path
+) -> None:
+    """README, "Outgrowing one machine": the shell block, run as written, on a cluster of its own."""
+    if os.environ.get("OPSMART_CITUS_URL"):
+        pytest.skip("the recipe makes its own cluster with opsmart cluster up")
+    text = (REPO / "README.md").read_text()
+    script = re.search(r"```sh\n(.*?)```", text[text.index(RECIPE_MARK) :], re.DOTALL).group(1)  # type: ignore[union-attr]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPSMART_") or k == "OPSMART_CACHE_DIR"}
+    env.update(
+        OPSMART_HOME=str(tmp_path / "home"),
+        PATH=f"{Path(sys.executable).parent}:{postgres.embedded_bindir()}:{os.environ['PATH']}",
+    )
+    try:
+        done = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", script],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=False,
+        )
+        assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-3000:]
+        assert "health: all 9 node-to-node connections work" in done.stdout, done.stdout[-2000:]
+        assert "status          healthy" in done.stdout, done.stdout[-3000:]
+        url = subprocess.run(
+            [sys.executable, "-m", "opsmart.cli", "cluster", "url"],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        # the marts live beside their sources, distributed, and hold the generated data
+        assert _one(
+            url,
+            "select count(*) from pg_dist_partition where logicalrelid::text like 'mart.%%'"
+            " and partmethod = 'h'",
+        )
+        assert _one(url, "select count(*) from mart.feature_daily") > 0
+        # built by the build login of the recipe, not the superuser
+        assert _one(url, "select array_agg(distinct login)::text[] from ops.build_run") == ["cluster_build"]
+        _builder(url)
+        build_marts(url, full_refresh=True, schema="mart_full")
+        assert not differing_marts(url, "mart", "mart_full")
+    finally:
+        subprocess.run(
+            [sys.executable, "-m", "opsmart.cli", "cluster", "down", "--remove"],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            check=False,
+        )

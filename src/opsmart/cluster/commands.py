@@ -47,7 +47,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     down = actions.add_parser("down", help="stop every node")
     down.add_argument("--remove", action="store_true", help="and delete the cluster's data")
     actions.add_parser("status", help="the nodes, their shards, and whether each reaches the others")
-    actions.add_parser("url", help="print the coordinator's URL")
+    url = actions.add_parser("url", help="print the coordinator's URL (its superuser's, or a login's)")
+    url.add_argument("--user", metavar="LOGIN", help="the URL of this login instead of the superuser's")
+    url.add_argument("--password", metavar="SECRET", help="with --user: its password, put in the URL")
     actions.add_parser("add-worker", help="start one more worker and register it (rebalance to use it)")
     for name, does in (
         ("stop-worker", "stop worker N"),
@@ -83,8 +85,13 @@ def run(args: argparse.Namespace) -> int:
         if args.remove:
             print(f"removed {cluster.root}")
     elif action == "url":
+        if args.password and not args.user:
+            raise UserError("--password goes with --user (the superuser's URL has its own)")
         cluster.check_running()
-        print(cluster.url())
+        if args.user:
+            print(cluster.coordinator.server.url(nodes.DATABASE, args.user, args.password or ""))
+        else:
+            print(cluster.url())
     elif action == "status":
         return status(cluster)
     elif action == "add-worker":
