@@ -266,6 +266,7 @@ def test_the_cli_makes_a_cluster_from_nothing_and_up_again_changes_nothing(
         (["up", "--workers", "two"], "is not a whole number"),
         (["status"], "no Citus cluster"),
         (["url"], "no Citus cluster"),
+        (["url", "--password", "secret"], "--password goes with --user"),
         (["add-worker"], "no Citus cluster"),
         (["stop-worker", "3"], "no Citus cluster"),
         (["start-worker", "1"], "no Citus cluster"),
