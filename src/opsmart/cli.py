@@ -89,6 +89,21 @@ def _demo(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     from opsmart.bench import runner
 
+    if args.side_by_side:
+        from opsmart.bench import cluster
+
+        return cluster.side_by_side(args.scale, args.out)
+    if args.cluster:
+        from opsmart.bench import cluster
+
+        return runner.run(
+            scale=args.scale,
+            out=args.out,
+            markdown=args.markdown,
+            cluster=cluster.home_cluster(),
+            database=cluster.CLUSTER_DATABASE,
+            extras=False,
+        )
     return runner.run(scale=args.scale, out=args.out, markdown=args.markdown)
 
 
@@ -218,6 +233,16 @@ def parser() -> argparse.ArgumentParser:
         "--markdown",
         action="store_true",
         help="also rewrite BENCHMARKS.md from the JSON files (alone: opsmart bench report)",
+    )
+    bn.add_argument(
+        "--cluster",
+        action="store_true",
+        help="on the Citus cluster of `opsmart cluster up` (scenarios and exactness only)",
+    )
+    bn.add_argument(
+        "--side-by-side",
+        action="store_true",
+        help="the same scale and seed on the single server, then on the Citus cluster; ratios",
     )
     bn.set_defaults(func=_bench)
     bn_sub = bn.add_subparsers(dest="bench_command", metavar="[report]")

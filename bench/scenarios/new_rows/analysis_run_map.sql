@@ -4,7 +4,7 @@ create temporary table bench_new_runs on commit drop as
 select
     r.id as old_id,
     gen_random_uuid() as new_id,
-    pg_temp.bench_moment(r.k, %(modulus)s, %(now)s, %(late)s)
+    public.bench_moment(r.k, %(modulus)s, %(now)s, %(late)s)
     - coalesce(r.finished_at, r.started_at, r.created_at) as shift
 from (
     select

@@ -1,9 +1,10 @@
 -- The copied workflow runs' evaluation metrics.
 insert into ops.evaluation_metric (
-    run_id, node_key, metric_name, metric_value, metric_meta, created_at
+    run_id, organization_id, node_key, metric_name, metric_value, metric_meta, created_at
 )
 select
     n.new_id,
+    e.organization_id,
     e.node_key,
     e.metric_name,
     e.metric_value,

@@ -7,7 +7,7 @@ select
     user_id,
     source,
     feature_key,
-    pg_temp.bench_moment(id, %(modulus)s, %(now)s, %(late)s) as occurred_at,
+    public.bench_moment(id, %(modulus)s, %(now)s, %(late)s) as occurred_at,
     %(now)s as received_at,
     payload
 from ops.event

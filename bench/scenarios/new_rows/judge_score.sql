@@ -1,9 +1,10 @@
 -- The copied runs' judge scores.
 insert into ops.judge_score (
-    analysis_run_id, criterion_id, score, comment, evidence, created_at, updated_at
+    analysis_run_id, organization_id, criterion_id, score, comment, evidence, created_at, updated_at
 )
 select
     n.new_id,
+    s.organization_id,
     s.criterion_id,
     s.score,
     s.comment,

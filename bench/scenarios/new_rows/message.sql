@@ -4,7 +4,7 @@ select
     session_id,
     role,
     content,
-    pg_temp.bench_moment(id, %(modulus)s, %(now)s, %(late)s) as ts
+    public.bench_moment(id, %(modulus)s, %(now)s, %(late)s) as ts
 from ops.message
 where mod(id, %(modulus)s) = 0
 order by id desc

@@ -1,7 +1,9 @@
 -- When a copied row "happens": within the hour before at_time, or, for every tenth
 -- picked row when late, 1..20 days before it (a late arrival). k is the row's key,
 -- step the spacing of the picked keys (picked keys are multiples of it).
-create or replace function pg_temp.bench_moment(
+-- In public, not pg_temp: on Citus the statements run on the workers, which see
+-- the function only when it is a real (propagated) one.
+create or replace function public.bench_moment(
     k bigint, step bigint, at_time timestamptz, late boolean
 )
 returns timestamptz

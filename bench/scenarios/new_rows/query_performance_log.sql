@@ -9,7 +9,7 @@ select
     duration_ms,
     rows_returned,
     ok,
-    pg_temp.bench_moment(id, %(modulus)s, %(now)s, %(late)s) as measured_at
+    public.bench_moment(id, %(modulus)s, %(now)s, %(late)s) as measured_at
 from ops.query_performance_log
 where mod(id, %(modulus)s) = 0
 order by id desc

@@ -4,7 +4,7 @@ create temporary table bench_new_workflows on commit drop as
 select
     w.id as old_id,
     gen_random_uuid() as new_id,
-    pg_temp.bench_moment(w.k, %(modulus)s, %(now)s, %(late)s)
+    public.bench_moment(w.k, %(modulus)s, %(now)s, %(late)s)
     - coalesce(w.finished_at, w.started_at) as shift
 from (
     select

@@ -242,18 +242,32 @@ def measure(
     fraction: float = 0.01,
     progress: bool = True,
     keep: bool = True,
+    cluster: Any = None,
+    extras: bool = True,
 ) -> dict[str, Any]:
-    """Run every measurement on a fresh database ``database``; returns the result document."""
+    """Run every measurement on a fresh database ``database``; returns the result document.
+
+    ``cluster`` (an ``opsmart.cluster.nodes.Cluster``): build on its coordinator instead
+    (``opsmart.bench.cluster`` knows how). ``extras=False`` leaves out the analyst
+    queries, the change-tracking cost and the targets: load, full refresh, the
+    incremental scenarios and the exactness checks only.
+    """
     plan = plans.plan(scale)
     began = time.perf_counter()
     started_at = dt.datetime.now(dt.UTC)
     server_url = server_url or connection.database_url()
     scenario_list = changes.scenarios(fraction)
-    total = 5 + 2 * plan.full_refresh_rounds + len(scenario_list) + len(queries.load_catalog(queries_dir))
+    total = 5 + 2 * plan.full_refresh_rounds + len(scenario_list)
+    total += len(queries.load_catalog(queries_dir)) if extras else -1
     target = connection.home_dir() / "bench" / f"target-{database}"
     with progress_steps(progress, total, label="bench") as step:
         step("fresh database and bootstrap")
-        url = fresh_database(server_url, database)
+        if cluster is not None:
+            from opsmart.bench import cluster as on_cluster
+
+            url = on_cluster.fresh_database(cluster, database)
+        else:
+            url = fresh_database(server_url, database)
         try:
             ctx = Context(url, scale, target, step)
             result: dict[str, Any] = {
@@ -288,6 +302,12 @@ def measure(
             step("exactness: marts vs baselines after the incremental runs")
             after = baselines.run(url, MART_SCHEMA, baseline_dir)
             result["exact_after_incrementals"] = {m: after[m]["counted"] for m in MARTS}
+            if cluster is not None:
+                result["cluster"] = on_cluster.describe(cluster, url)
+            if not extras:
+                result["duration_s"] = time.perf_counter() - began
+                result["machine"]["load_average_at_end"] = machine.load_average()
+                return result
             result["queries"] = queries.run_catalog(
                 url,
                 queries_dir,
@@ -309,7 +329,9 @@ def measure(
             result["duration_s"] = time.perf_counter() - began
             result["machine"]["load_average_at_end"] = machine.load_average()
         finally:
-            if not keep:
+            if not keep and cluster is not None:
+                cluster.drop_database(database)
+            elif not keep:
                 drop_database(server_url, database)
     return result
 
@@ -324,10 +346,22 @@ def run(
     """``opsmart bench``: measure, print the tables, write the JSON (default bench/results/<scale>.json)."""
     plans.plan(scale)
     # checked before the minutes of measuring, not after
-    path = files.check_output(out or folder() / "results" / f"{scale}.json", "results", make_folders=True)
+    name = f"{scale}-citus.json" if options.get("cluster") is not None else f"{scale}.json"
+    path = files.check_output(out or folder() / "results" / name, "results", make_folders=True)
     result = measure(scale, **options)
     with files.written_whole(path) as partial:
         partial.write_text(json.dumps(result, indent=2, default=str) + "\n")
+    if "queries" not in result:  # scenarios and exactness only
+        exact = all(result["exact_after_incrementals"].values()) and all(
+            m["baseline_counted"] for m in result["full_refresh"]["marts"].values()
+        )
+        for inc in result["incremental"].values():
+            print(f"{inc['title']}: {inc['marts_sql_s']:.3f} s")
+        print(
+            f"full refresh: {result['full_refresh']['mart_total_s']:.3f} s; marts equal to baselines: {exact}"
+        )
+        print(f"results: {path}")
+        return 0 if exact else 1
     report.print_result(result)
     print(f"results: {path}")
     beside = path.with_name("S.json")
