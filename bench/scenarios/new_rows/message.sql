@@ -1,7 +1,8 @@
 -- Copies of every modulus-th chat message (the newest first, at most %(messages)s).
-insert into ops.message (session_id, role, content, ts)
+insert into ops.message (session_id, organization_id, role, content, ts)
 select
     session_id,
+    organization_id,
     role,
     content,
     public.bench_moment(id, %(modulus)s, %(now)s, %(late)s) as ts
