@@ -2,7 +2,9 @@
 
 dbt's SQL time is the sum of the ``SQLQueryStatus`` events (one per statement, with
 its elapsed time and node) of its JSON debug log; wall time is our own clock, and
-the difference is dbt's own overhead (start-up, parsing, introspection).
+the difference is dbt's own overhead (start-up, parsing, introspection). With a
+``cpu.Probe``, each run also records the CPU seconds every server and dbt spent on
+it, and its counters (``spent_s``).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from opsmart import build
+from opsmart.bench.cpu import Probe, spent
 from opsmart.bench.memory import MemorySampler
 from opsmart.errors import UserError
 
@@ -27,15 +30,19 @@ class DbtRun:
     wall_s: float
     sql_s: float
     marts: dict[str, dict[str, Any]]
+    spent_s: dict[str, float] | None = None  # with a probe: CPU s per server and dbt, its counters
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        done = {
             "command": self.command,
             "wall_s": self.wall_s,
             "sql_s": self.sql_s,
             "dbt_overhead_s": max(self.wall_s - self.sql_s, 0.0),
             "marts": self.marts,
         }
+        if self.spent_s is not None:
+            done["spent_s"] = self.spent_s
+        return done
 
 
 def statement_kind(status: str) -> str:
@@ -76,8 +83,11 @@ def parse_dbt_log(path: Path, marts: Iterable[str] = build.MARTS) -> tuple[float
 class DbtTimer:
     """Runs dbt as the build login, one model at a time, in a private target folder; times each run."""
 
-    def __init__(self, url: str, build_url: str, schema: str, target: Path) -> None:
+    def __init__(
+        self, url: str, build_url: str, schema: str, target: Path, probe: Probe | None = None
+    ) -> None:
         self.url = url
+        self.probe = probe
         self.build_url = build_url
         self.schema = schema
         self.target = target
@@ -89,6 +99,7 @@ class DbtTimer:
         log.unlink(missing_ok=True)
         command = [*args, "--threads", "1"]
         full = ["--log-format-file", "json", "--log-level-file", "debug", *command]
+        before = self.probe.read() if self.probe else None
         started = time.perf_counter()
         if sample_memory:
             with MemorySampler(self.url) as sampler:
@@ -99,11 +110,12 @@ class DbtTimer:
         else:
             result = self._dbt(full)
         wall = time.perf_counter() - started
+        cpu = spent(before, self.probe.read()) if self.probe and before is not None else None
         if result.returncode != 0:
             tail = "\n".join((result.stdout or "").splitlines()[-15:])
             raise UserError(f"dbt {' '.join(command)} failed (exit {result.returncode}):\n{tail}")
         total, marts = parse_dbt_log(log)
-        return DbtRun(" ".join(command), wall, total, marts)
+        return DbtRun(" ".join(command), wall, total, marts, cpu)
 
     def _dbt(self, args: list[str]) -> Any:
         return build.dbt(args, self.build_url, schema=self.schema, capture=True, target_path=self.target)
