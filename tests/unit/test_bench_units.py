@@ -9,14 +9,17 @@ import datetime as dt
 import json
 import re
 import statistics
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from opsmart import build, cli, stats
-from opsmart.bench import folder, queries, report, scaling, scenarios, tables, targets
+from opsmart.bench import cluster_report, cpu, folder, queries, report, scaling, scenarios, tables, targets
 from opsmart.bench.dbt_timing import parse_dbt_log
+from opsmart.errors import UserError
 
 QUERY_NAMES = ("metric_hourly_90_days", "org_last_30_days")
 
@@ -370,3 +373,132 @@ def test_the_console_shows_the_same_change_at_s_and_m(capsys: pytest.CaptureFixt
     report.print_scaling(fake_result("S", events=1_000_000), fake_result("M", events=10_000_000, grow=10.0))
     out = capsys.readouterr().out
     assert "the same change at S and at M" in out and "fixed_updates" in out and "scale targets" in out
+
+
+# --- one server vs a Citus cluster ----------------------------------------------------------------
+
+
+def fake_side_by_side(slower: float = 1.2) -> dict[str, Any]:
+    """A side-by-side document: the cluster ``slower`` times one server, CPU split per node."""
+    single = fake_result("S", events=1_000_000)
+    cluster = fake_result("S", events=1_000_000, grow=slower, fixed_grow=slower)
+    for key in ("purge_user", "no_change"):  # fake_result does not grow these: make them
+        cluster["incremental"][key] = {
+            **cluster["incremental"][key],
+            "marts_sql_s": single["incremental"][key]["marts_sql_s"] * slower,
+        }
+    busy = {"coordinator": 2.0, "worker-1": 5.0, "worker-2": 3.0, "dbt": 4.0, "claim": 0.5}
+    idle = {"coordinator": 0.5, "worker-1": 0.2, "worker-2": 0.2, "dbt": 4.0, "claim": 0.3}
+    cluster["full_refresh"]["spent_s"] = busy
+    single["full_refresh"]["spent_s"] = {"server": 7.0, "dbt": 4.0}
+    for key in cluster["incremental"]:
+        cluster["incremental"][key]["spent_s"] = idle if key == "no_change" else busy
+        single["incremental"][key]["spent_s"] = {"server": 1.0, "dbt": 4.0}
+    cluster["cluster"] = {"citus": "14.0.1", "workers": 2, "placements": {"worker-1": 400, "worker-2": 400}}
+    return {
+        "command": "opsmart bench --scale S --side-by-side",
+        "started_at": "2026-12-01T03:00:00+00:00",
+        "seed": 42,
+        "load_average_at_start": [2.5, 2.0, 1.5],
+        "load_average_at_end": [3.0, 2.5, 2.0],
+        "single": single,
+        "cluster": cluster,
+    }
+
+
+def test_the_side_by_side_table_judges_every_build_against_the_goal() -> None:
+    headers, rows = cluster_report.comparison_rows(fake_side_by_side(1.2))
+    assert headers[:5] == ["build", "one server SQL", "cluster SQL", "cluster / one", "≤ 1.3×"]
+    by_build = {r[0]: r for r in rows}
+    assert len(rows) == len(build.MARTS) + 1 + len(scenarios.TITLES)
+    assert by_build["full refresh: feature_daily"][1:5] == ["2.00 s", "2.40 s", "1.20×", "yes"]
+    assert by_build["incremental: no_change"][3:5] == ["1.20×", "yes"]
+    _, rows = cluster_report.comparison_rows(fake_side_by_side(1.5))
+    assert {r[4] for r in rows} == {"no"}
+
+
+def test_the_model_splits_fixed_coordinator_and_worker_time_and_spreads_the_workers() -> None:
+    doc = fake_side_by_side()
+    parts = cluster_report.parts(doc)
+    full = parts["full refresh"]
+    # dbt outside SQL (4.9) + claim (0.5) + the no-change run's coordinator CPU (0.5)
+    assert full["fixed"] == pytest.approx(4.9 + 0.5 + 0.5)
+    assert full["coordinator"] == pytest.approx(2.0 - 0.5)
+    # each worker's floor is the no-change run's (0.2); the rest grows: 4.8 and 2.8
+    assert full["worker_floor"] == pytest.approx(0.2)
+    assert full["workers"] == pytest.approx(7.6) and full["imbalance"] == pytest.approx(4.8 / 3.8)
+    assert full["grows"] and not parts["fixed_new_rows"]["grows"] and not parts["no_change"]["grows"]
+    # ten times the data on 4 workers of 2 cores: 5.9 + 1.5 * 10 + 0.2 / 2 + (4.8 / 3.8) * 7.6 * 10 / 8
+    assert cluster_report.estimate(full, 10.0, 4, 2) == pytest.approx(5.9 + 15.0 + 0.1 + 12.0)
+    # a fixed-size change does not grow with the data, only spreads over more workers
+    fixed = parts["fixed_new_rows"]
+    assert cluster_report.estimate(fixed, 100.0, 4, 2) == cluster_report.estimate(fixed, 1.0, 4, 2)
+    # one server the same way: dbt outside SQL + the no-change SQL + the rest times g
+    assert cluster_report.one_server(doc, "full refresh", 10.0) == pytest.approx(4.9 + 0.35 + 13.65 * 10)
+    assert cluster_report.one_server(doc, "fixed_new_rows", 10.0) == pytest.approx(5.0 + 0.7)
+    assert cluster_report.growth("S", "M") == pytest.approx(10.0, rel=1e-3)
+    assert cluster_report.growth("S", "L") == pytest.approx(100.0, rel=1e-3)
+
+
+def test_the_citus_section_shows_exactness_load_and_every_table() -> None:
+    doc = fake_side_by_side()
+    text = cluster_report.render(doc)
+    assert "Citus 14.0.1, a coordinator and 2 workers" in text and "worker-1 400, worker-2 400" in text
+    assert "Load average (1 / 5 / 15 min) 2.50 / 2.00 / 1.50 at the start" in text
+    assert "one server yes, cluster yes" in text
+    assert (
+        "| build | wall | SQL | dbt outside SQL | claim round trip | coordinator CPU | worker-1 CPU |" in text
+    )
+    assert "| M, 16 workers |" in text and "| L, one server |" in text and "| measured wall |" in text
+    assert cluster_report.duration(90.0) == "90.00 s" and cluster_report.duration(7200.0) == "2.0 h"
+    doc["cluster"]["exact_after_incrementals"]["metric_daily"] = False
+    assert "cluster **NO**" in cluster_report.render(doc)
+    assert cluster_report.exact(doc) == {"single": True, "cluster": False}
+
+
+def test_rewrite_renders_the_largest_side_by_side_between_its_markers(tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    results.mkdir()
+    small = fake_side_by_side()
+    small["command"] = "opsmart bench --scale tiny --side-by-side"
+    (results / "tiny-single-vs-citus.json").write_text(json.dumps(small))
+    (results / "S-single-vs-citus.json").write_text(json.dumps(fake_side_by_side()))
+    markdown = tmp_path / "BENCHMARKS.md"
+    markdown.write_text("# Benchmarks\n\n<!-- bench:citus:begin -->\nnot yet\n<!-- bench:citus:end -->\n")
+    assert report.rewrite(results, markdown) == 0
+    text = markdown.read_text()
+    assert "not yet" not in text and "`opsmart bench --scale S --side-by-side`" in text
+    (results / "S-single-vs-citus.json").write_text("{")
+    with pytest.raises(UserError, match="is not a side-by-side result"):
+        report.rewrite(results, markdown)
+
+
+def test_bench_side_by_side_and_cluster_are_options() -> None:
+    args = cli.parser().parse_args(["bench", "--scale", "tiny", "--side-by-side", "--markdown"])
+    assert args.func is cli._bench and args.side_by_side and args.markdown and not args.cluster
+    assert cli.parser().parse_args(["bench", "--cluster"]).cluster
+
+
+# --- CPU seconds of a process tree -----------------------------------------------------------------
+
+_BURN = """
+import subprocess, sys, time
+burn = "import time\\nwhile time.process_time() < 0.3: pass"
+subprocess.run([sys.executable, "-c", burn], check=True)
+print("reaped", flush=True)
+time.sleep(60)
+"""
+
+
+def test_a_tree_counts_its_exited_children_once_reaped() -> None:
+    """A parent whose child burned 0.3 s of CPU and exited: the tree's seconds include the child's."""
+    parent = subprocess.Popen([sys.executable, "-c", _BURN], stdout=subprocess.PIPE, text=True)
+    try:
+        before = cpu.tree_seconds(parent.pid)
+        assert parent.stdout is not None and parent.stdout.readline().strip() == "reaped"
+        after = cpu.tree_seconds(parent.pid)
+        assert after - before >= 0.3
+    finally:
+        parent.kill()
+        parent.wait()
+    assert cpu.spent({"a": 1.0, "b": 2.0}, {"a": 3.0, "b": 1.0, "c": 9.0}) == {"a": 2.0, "b": 0.0}

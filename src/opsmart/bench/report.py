@@ -3,7 +3,9 @@
 ``rewrite`` renders ``bench/results/<scale>.json`` into the part of BENCHMARKS.md
 between ``<!-- bench:<scale>:begin -->`` and ``<!-- bench:<scale>:end -->`` for S, M
 and L, and the S and M runs side by side between the ``bench:scaling`` markers;
-the rest of the file is prose and stays as written.
+and the latest ``opsmart bench --side-by-side`` (``<scale>-single-vs-citus.json``, the
+largest scale there is) between the ``bench:citus`` markers; the rest of the file
+is prose and stays as written.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from opsmart.errors import UserError
 
 SCALES = ("S", "M", "L")
 SCALING = "scaling"
+CITUS = "citus"
+CITUS_SUFFIX = "-single-vs-citus.json"
 
 
 def _print(tables_to_print: list[tuple[str, tables.Rows]]) -> None:
@@ -182,6 +186,18 @@ def _replace(text: str, name: str, body: str) -> str | None:
     return f"{head}{begin}\n{body}\n{end}{tail}"
 
 
+def _side_by_side(results_dir: Path) -> dict[str, Any] | None:
+    """The side-by-side run of the largest scale in ``results_dir``, if any."""
+    for scale in (*reversed(SCALES), "demo", "tiny"):
+        path = results_dir / f"{scale}{CITUS_SUFFIX}"
+        if path.is_file():
+            try:
+                return json.loads(path.read_text())
+            except ValueError as exc:
+                raise UserError(f"{path} is not a side-by-side result: {exc}") from None
+    return None
+
+
 def rewrite(results_dir: Path | None = None, markdown: Path | None = None) -> int:
     """Rewrite BENCHMARKS.md's sections from ``results_dir`` (default bench/results/<scale>.json)."""
     results_dir = results_dir or folder() / "results"
@@ -210,6 +226,14 @@ def rewrite(results_dir: Path | None = None, markdown: Path | None = None) -> in
         if replaced is not None:
             text = replaced
             done.append("S and M side by side")
+    citus = _side_by_side(results_dir)
+    if citus is not None:
+        from opsmart.bench import cluster_report
+
+        replaced = _replace(text, CITUS, cluster_report.render(citus))
+        if replaced is not None:
+            text = replaced
+            done.append("one server vs a Citus cluster")
     markdown.write_text(text)
     print(f"{markdown.name}: rewrote {', '.join(done) or 'nothing'} from {results_dir}")
     return 0
