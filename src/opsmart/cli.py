@@ -92,7 +92,7 @@ def _bench(args: argparse.Namespace) -> int:
     if args.side_by_side:
         from opsmart.bench import cluster
 
-        return cluster.side_by_side(args.scale, args.out)
+        return cluster.side_by_side(args.scale, args.out, markdown=args.markdown)
     if args.cluster:
         from opsmart.bench import cluster
 

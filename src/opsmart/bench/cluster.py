@@ -3,23 +3,36 @@
 Everything the bench needs to know about a cluster lives here: the fresh database is
 created on every node with the extension and the workers registered (``Cluster``),
 then bootstrapped on the coordinator, which distributes the ops tables; dbt then
-builds against the coordinator as it would against one server. ``side_by_side``
-runs the same scale and seed on the embedded single server and on the cluster, on
-the same machine, and compares each scenario's SQL time (cluster / single).
+builds against the coordinator as it would against one server. Each dbt run records
+the CPU seconds of every node and of dbt, and the coordinator's time inside
+``ops.cluster_claim`` (the round trip that asks every worker for its changes,
+through ``run_command_on_workers``): what stays on the coordinator and what runs on
+the workers (``cpu``). ``side_by_side`` runs the same scale and seed on the
+embedded single server and on the cluster, on the same machine;
+``cluster_report`` compares them and models more workers.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from opsmart import bootstrap, connection, files
-from opsmart.bench import folder, machine, runner
+from psycopg import sql
+
+from opsmart import bootstrap, connection, files, localdb, logins
+from opsmart.bench import cluster_report, folder, machine, runner
+from opsmart.bench.cpu import Probe
 
 SINGLE_DATABASE = "opsmart_bench"
 CLUSTER_DATABASE = "opsmart_bench_citus"
+CLAIM = "claim"  # the probe's counter: seconds the coordinator spent in ops.cluster_claim
+_CLAIM_TIME = (
+    "select coalesce(sum(total_time), 0) / 1000 from pg_stat_user_functions"
+    " where schemaname = 'ops' and funcname = 'cluster_claim'"
+)
 
 
 def home_cluster() -> Any:
@@ -32,20 +45,61 @@ def home_cluster() -> Any:
 
 
 def fresh_database(cluster: Any, name: str) -> str:
-    """``name`` dropped and created on every node, workers registered, bootstrapped; its URL."""
+    """``name`` dropped and created on every node, workers registered, bootstrapped; its URL.
+
+    Its sessions time PL/pgSQL functions (``track_functions``), so that the probe can
+    read how long the builds spent asking the workers for their changes.
+    """
     cluster.drop_database(name)
     url = cluster.create_database(name)
+    with connection.connect(url, autocommit=True) as conn:
+        conn.execute(sql.SQL("alter database {} set track_functions = 'pl'").format(sql.Identifier(name)))
     bootstrap.apply(url, quiet=True)
     return url
 
 
+def build_login(cluster: Any, url: str) -> str:
+    """The URL of the cluster's own build login (a member of opsmart_transformer) on ``url``'s database.
+
+    Its password file is the cluster's: the embedded single server's build login
+    has the same name and a password of its own.
+    """
+    return logins.ensure_login(url, logins.BUILDER, logins.TRANSFORMER, cluster.root / "builder.password")
+
+
+def _claim_seconds(url: str) -> Callable[[], float]:
+    def read() -> float:
+        with connection.connect(url, autocommit=True, application_name="opsmart-bench-probe") as conn:
+            runner.wait_for_stats(conn)  # dbt's sessions gone: their function statistics flushed
+            return float(conn.execute(_CLAIM_TIME).fetchone()[0])
+
+    return read
+
+
+def probe(cluster: Any, url: str) -> Probe:
+    """CPU seconds of every node and of dbt, and the claim's seconds on the coordinator, per dbt run."""
+    return Probe(
+        {node.name: node.server.pid for node in cluster.nodes()},
+        {CLAIM: _claim_seconds(url)},
+    )
+
+
+def single_probe() -> Probe:
+    """CPU seconds of the embedded server (none for a server elsewhere) and of dbt, per dbt run."""
+    return Probe({} if connection.is_external() else {"server": localdb.server().pid})
+
+
 def describe(cluster: Any, url: str) -> dict[str, Any]:
-    """Workers, Citus version and how the marts are placed."""
+    """Workers, Citus version, shard placements per worker and how the marts are placed."""
     with connection.connect(url, autocommit=True) as conn:
         version = conn.execute("select extversion from pg_extension where extname = 'citus'").fetchone()[0]
-        workers = conn.execute(
-            "select count(*) from pg_dist_node where noderole = 'primary' and groupid <> 0"
-        ).fetchone()[0]
+        placements = dict(
+            conn.execute(
+                "select n.nodeport, count(*) from pg_dist_placement as p"
+                " inner join pg_dist_node as n on p.groupid = n.groupid"
+                " where n.groupid <> 0 group by n.nodeport"
+            ).fetchall()
+        )
         marts = dict(
             conn.execute(
                 "select logicalrelid::regclass::text, partmethod from pg_dist_partition"
@@ -53,76 +107,36 @@ def describe(cluster: Any, url: str) -> dict[str, Any]:
                 [f"{runner.MART_SCHEMA}.%"],
             ).fetchall()
         )
-    return {"citus": version, "workers": workers, "marts": marts}
+    ports = {node.port: node.name for node in cluster.workers()}
+    return {
+        "citus": version,
+        "workers": len(placements),
+        "placements": {ports.get(port, str(port)): n for port, n in placements.items()},
+        "marts": marts,
+    }
 
 
-def _figures(result: dict[str, Any]) -> dict[str, float]:
-    """Scenario -> SQL seconds: the full refresh per mart and in all, then each incremental run."""
-    full = result["full_refresh"]
-    figures = {f"full refresh: {m}": full["marts"][m]["sql_s"] for m in runner.MARTS}
-    figures["full refresh: all marts"] = full["mart_total_s"]
-    for inc in result["incremental"].values():
-        figures[f"incremental: {inc['title']}"] = inc["marts_sql_s"]
-    return figures
+def side_by_side(
+    scale: str,
+    out: str | Path | None = None,
+    *,
+    seed: int = 42,
+    progress: bool = True,
+    markdown: bool = False,
+) -> int:
+    """``opsmart bench --side-by-side``: the same scale and seed on one server, then on the cluster.
 
-
-def _exact(result: dict[str, Any]) -> bool:
-    full = result["full_refresh"]["marts"]
-    return all(full[m]["baseline_counted"] for m in runner.MARTS) and all(
-        result["exact_after_incrementals"].values()
-    )
-
-
-def compare(single: dict[str, Any], clustered: dict[str, Any]) -> dict[str, Any]:
-    """Per scenario: single and cluster SQL seconds and their ratio."""
-    one, many = _figures(single), _figures(clustered)
-    rows = [
-        {
-            "scenario": k,
-            "single_s": one[k],
-            "cluster_s": many[k],
-            "ratio": many[k] / one[k] if one[k] else None,
-        }
-        for k in one
-    ]
-    return {"rows": rows, "exact": {"single": _exact(single), "cluster": _exact(clustered)}}
-
-
-def markdown(doc: dict[str, Any]) -> str:
-    """The BENCHMARKS.md table of a side-by-side document."""
-    s, c = doc["single"], doc["cluster"]
-    lines = [
-        f"`{doc['command']}` at {doc['started_at']}, commit {s['commit']}, scale {s['scale']}"
-        f" ({s['load']['events']:,} events), seed {doc['seed']}; {s['machine']['cores']} cores;"
-        f" load average {doc['load_average_at_start']} at start, {doc['load_average_at_end']} at end.",
-        f"Cluster: Citus {c['cluster']['citus']}, coordinator + {c['cluster']['workers']} workers"
-        " on the same machine.",
-        f"Marts equal to the baselines (full refresh and after every change): single"
-        f" {'yes' if doc['comparison']['exact']['single'] else 'NO'},"
-        f" cluster {'yes' if doc['comparison']['exact']['cluster'] else 'NO'}.",
-        "",
-        "| scenario | single (s) | cluster (s) | cluster / single | ≤ 1.3× |",
-        "|---|---:|---:|---:|:-:|",
-    ]
-    for row in doc["comparison"]["rows"]:
-        ratio = row["ratio"]
-        lines.append(
-            f"| {row['scenario']} | {row['single_s']:.3f} | {row['cluster_s']:.3f} |"
-            f" {'' if ratio is None else f'{ratio:.2f}×'} |"
-            f" {'' if ratio is None else ('yes' if ratio <= 1.3 else 'no')} |"
-        )
-    return "\n".join(lines) + "\n"
-
-
-def side_by_side(scale: str, out: str | Path | None = None, *, seed: int = 42, progress: bool = True) -> int:
-    """``opsmart bench --side-by-side``: the same scale and seed on one server, then on the cluster."""
+    ``markdown``: also rewrite BENCHMARKS.md from the results folder the JSON went to.
+    """
     cluster = home_cluster()
     path = files.check_output(
         out or folder() / "results" / f"{scale}-single-vs-citus.json", "results", make_folders=True
     )
     started = machine.load_average()
     started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    single = runner.measure(scale, database=SINGLE_DATABASE, seed=seed, progress=progress, extras=False)
+    single = runner.measure(
+        scale, database=SINGLE_DATABASE, seed=seed, progress=progress, extras=False, probe=single_probe()
+    )
     clustered = runner.measure(
         scale, database=CLUSTER_DATABASE, seed=seed, progress=progress, extras=False, cluster=cluster
     )
@@ -134,10 +148,13 @@ def side_by_side(scale: str, out: str | Path | None = None, *, seed: int = 42, p
         "load_average_at_end": machine.load_average(),
         "single": single,
         "cluster": clustered,
-        "comparison": compare(single, clustered),
     }
     with files.written_whole(path) as partial:
         partial.write_text(json.dumps(doc, indent=2, default=str) + "\n")
-    print(markdown(doc))
+    print(cluster_report.render(doc))
     print(f"results: {path}")
-    return 0 if all(doc["comparison"]["exact"].values()) else 1
+    if markdown:
+        from opsmart.bench import report
+
+        report.rewrite(path.parent)
+    return 0 if all(cluster_report.exact(doc).values()) else 1

@@ -28,6 +28,7 @@ from opsmart.bench import (
     tracking,
 )
 from opsmart.bench import scenarios as changes
+from opsmart.bench.cpu import Probe
 from opsmart.bench.dbt_timing import DbtRun, DbtTimer
 from opsmart.errors import UserError
 from opsmart.progress import steps as progress_steps
@@ -41,12 +42,20 @@ MARTS = build.MARTS
 class Context:
     """What every phase needs: the database, dbt timed in a private target folder, the plan."""
 
-    def __init__(self, url: str, scale: str, target: Path, step: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        url: str,
+        scale: str,
+        target: Path,
+        step: Callable[[str], None],
+        probe: Probe | None = None,
+        build_url: str | None = None,
+    ) -> None:
         self.url = url
         self.scale = scale
         self.plan = plans.plan(scale)
         self.step = step
-        self.dbt = DbtTimer(url, build.build_url(url), MART_SCHEMA, target)
+        self.dbt = DbtTimer(url, build_url or build.build_url(url), MART_SCHEMA, target, probe)
 
     def connect(self, **kwargs: Any) -> psycopg.Connection:
         return connection.connect(self.url, application_name="opsmart-bench", **kwargs)
@@ -150,17 +159,22 @@ def _full_refresh(ctx: Context, baseline_dir: Path | None) -> dict[str, Any]:
         "baseline_total_s": sum(marts[m]["baseline_s"] for m in counted_marts) if counted_marts else None,
         "mart_total_s": sum(marts[m]["sql_s"] for m in MARTS),
         "peak_memory": dict(ctx.dbt.peak_memory),
+        **({} if best.spent_s is None else {"spent_s": best.spent_s}),  # the best round's
     }
 
 
-def _wait_for_stats(conn: psycopg.Connection) -> None:
-    """Let backends that wrote (dbt's) exit, so their table statistics are flushed, then re-read them."""
+def wait_for_stats(conn: psycopg.Connection) -> None:
+    """Let backends that wrote (dbt's) exit, so their table statistics are flushed, then re-read them.
+
+    Citus's own connections (a coordinator's maintenance daemon talks to itself) stay open: not waited for.
+    """
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         others = conn.execute(
             """
             select count(*) from pg_stat_activity
             where datname = current_database() and pid <> pg_backend_pid() and backend_type = 'client backend'
+            and not starts_with(application_name, 'citus_internal')
             """
         ).fetchone()[0]
         if others == 0:
@@ -170,7 +184,7 @@ def _wait_for_stats(conn: psycopg.Connection) -> None:
 
 
 def _table_writes(conn: psycopg.Connection) -> dict[str, tuple[int, int]]:
-    _wait_for_stats(conn)
+    wait_for_stats(conn)
     rows = conn.execute(
         "select relname, n_tup_ins, n_tup_del from pg_stat_user_tables"
         " where schemaname = %s and relname = any(%s)",
@@ -244,21 +258,24 @@ def measure(
     keep: bool = True,
     cluster: Any = None,
     extras: bool = True,
+    probe: Probe | None = None,
 ) -> dict[str, Any]:
     """Run every measurement on a fresh database ``database``; returns the result document.
 
     ``cluster`` (an ``opsmart.cluster.nodes.Cluster``): build on its coordinator instead
     (``opsmart.bench.cluster`` knows how). ``extras=False`` leaves out the analyst
     queries, the change-tracking cost and the targets: load, full refresh, the
-    incremental scenarios and the exactness checks only.
+    incremental scenarios and the exactness checks only. ``probe``: what each dbt run
+    cost each server in CPU (on a cluster, every node's and the claim's time).
     """
     plan = plans.plan(scale)
     began = time.perf_counter()
     started_at = dt.datetime.now(dt.UTC)
-    server_url = server_url or connection.database_url()
+    if cluster is None:
+        server_url = server_url or connection.database_url()
     scenario_list = changes.scenarios(fraction)
     total = 5 + 2 * plan.full_refresh_rounds + len(scenario_list)
-    total += len(queries.load_catalog(queries_dir)) if extras else -1
+    total += len(queries.load_catalog(queries_dir)) if extras else -1  # no build with tests
     target = connection.home_dir() / "bench" / f"target-{database}"
     with progress_steps(progress, total, label="bench") as step:
         step("fresh database and bootstrap")
@@ -266,10 +283,13 @@ def measure(
             from opsmart.bench import cluster as on_cluster
 
             url = on_cluster.fresh_database(cluster, database)
+            probe = probe or on_cluster.probe(cluster, url)
+            build_url = on_cluster.build_login(cluster, url)
         else:
             url = fresh_database(server_url, database)
+            build_url = None
         try:
-            ctx = Context(url, scale, target, step)
+            ctx = Context(url, scale, target, step, probe, build_url)
             result: dict[str, Any] = {
                 "schema_version": SCHEMA_VERSION,
                 "scale": scale,
@@ -295,8 +315,9 @@ def measure(
             ctx.dbt.run("run", "--select", "staging", "intermediate")
             full = _full_refresh(ctx, baseline_dir)
             result["full_refresh"] = full
-            step("dbt build with tests (for context)")
-            result["build_with_tests"] = ctx.dbt.run("build", "--select", "marts").as_dict()
+            if extras:
+                step("dbt build with tests (for context)")
+                result["build_with_tests"] = ctx.dbt.run("build", "--select", "marts").as_dict()
             result["incremental"] = {s.key: _incremental(ctx, s, full) for s in scenario_list}
             result["dbt_overhead_s"] = result["incremental"]["no_change"]["dbt_overhead_s"]
             step("exactness: marts vs baselines after the incremental runs")
