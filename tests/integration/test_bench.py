@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
 from opsmart import build, connection
@@ -56,9 +57,16 @@ def test_json_has_every_figure(bench_run: tuple[dict[str, Any], str]) -> None:
         assert _positive(m["sql_s"]) and _positive(m["baseline_s"]) and m["rows"] > 0, mart
         assert m["baseline_counted"] is True, (mart, m["baseline_note"])
         assert _positive(m["ratio_to_baseline"]), mart
+        # the baseline is the table and the mart's indexes, both timed
+        assert _positive(m["baseline_table_s"]) and _positive(m["baseline_index_s"]), mart
+        assert m["baseline_s"] == pytest.approx(m["baseline_table_s"] + m["baseline_index_s"]), mart
         assert "INSERT" in m["statements"], mart
     assert _positive(full["wall_s"]) and full["dbt_overhead_s"] >= 0
-    assert _positive(result["peak_memory"]["dbt_mb"]) and _positive(result["peak_memory"]["total_mb"])
+    peak = result["peak_memory"]
+    assert _positive(peak["dbt_mb"]) and _positive(peak["postgres_private_mb"])
+    # each byte once: dbt, the backends' private memory, the server's shared memory
+    parts = peak["dbt_mb"] + peak["postgres_private_mb"] + peak["shared_mb"]
+    assert peak["shared_mb"] < peak["total_mb"] <= parts
     assert _positive(result["build_with_tests"]["wall_s"])
 
     incremental = result["incremental"]
@@ -173,6 +181,23 @@ def test_a_baseline_that_differs_from_its_mart_is_not_counted(
     assert "columns differ" in verdicts["analysis_daily"]["note"]
     assert verdicts["performance_dashboard"]["counted"] is False
     assert verdicts["metric_timeseries"]["counted"] is True
+
+
+def test_a_baseline_carries_the_indexes_of_its_mart(bench_run: tuple[dict[str, Any], str]) -> None:
+    _, url = bench_run
+    baselines.run(url, runner.MART_SCHEMA)
+    query = """
+        select i.indisunique, i.indnullsnotdistinct,
+               array(select a.attname::text from unnest(i.indkey::int2[]) with ordinality as k (n, o)
+                     join pg_attribute as a on a.attrelid = i.indrelid and a.attnum = k.n order by k.o)
+        from pg_index as i where i.indrelid = to_regclass(%s) order by 1, 2, 3
+    """
+    with psycopg.connect(url) as conn:
+        for mart in build.MARTS:
+            mine = conn.execute(query, [f"{runner.MART_SCHEMA}.{mart}"]).fetchall()
+            theirs = conn.execute(query, [f"{baselines.SCHEMA}.{mart}"]).fetchall()
+            assert mine and theirs == mine, mart
+            assert any(unique for unique, _, _ in theirs), mart
 
 
 def test_report_rewrites_only_the_marked_sections(

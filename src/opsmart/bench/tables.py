@@ -45,12 +45,19 @@ def summary_rows(result: dict[str, Any]) -> Rows:
     ]
     for mart, m in full["marts"].items():
         verdict = "counted" if m["baseline_counted"] else f"NOT counted: {m['baseline_note']}"
+        parts = ""
+        if m.get("baseline_table_s") is not None:
+            bare = ratio(m["sql_s"], m["baseline_table_s"]) if m["baseline_counted"] else None
+            parts = (
+                f": table {seconds(m['baseline_table_s'])} + indexes {seconds(m['baseline_index_s'])};"
+                f" {times(bare)} the table alone"
+            )
         rows.append(
             [
                 f"full refresh: {mart}",
                 seconds(m["sql_s"]),
                 f"{times(m['ratio_to_baseline'])} baseline",
-                f"baseline {seconds(m['baseline_s'])} ({verdict}); {m['rows']:,} rows",
+                f"baseline {seconds(m['baseline_s'])} ({verdict}){parts}; {m['rows']:,} rows",
             ]
         )
     rows.append(
@@ -97,7 +104,14 @@ def summary_rows(result: dict[str, Any]) -> Rows:
             "peak memory of the full refresh",
             "",
             f"{peak.get('total_mb', 0):,.0f} MB",
-            f"dbt {peak.get('dbt_mb', 0):,.0f} MB + postgres backends"
+            (
+                f"dbt {peak.get('dbt_mb', 0):,.0f} MB + postgres backends' private"
+                f" {peak.get('postgres_private_mb', 0):,.0f} MB + shared memory"
+                f" {peak['shared_mb']:,.0f} MB (backends' RSS summed:"
+                f" {peak.get('postgres_rss_mb', 0):,.0f} MB, shared pages counted per process)"
+            )
+            if "shared_mb" in peak
+            else f"dbt {peak.get('dbt_mb', 0):,.0f} MB + postgres backends"
             f" {peak.get('postgres_rss_mb', 0):,.0f} MB RSS"
             f" ({peak.get('postgres_private_mb', 0):,.0f} MB not shared)",
         ]

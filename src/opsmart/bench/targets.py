@@ -134,7 +134,12 @@ def evaluate(result: dict[str, Any]) -> list[dict[str, Any]]:
             f"peak memory of a full refresh under {PEAK_MEMORY_GOAL_MB / 1024:.0f} GB (MB, at M)",
             PEAK_MEMORY_GOAL_MB,
             peak,
-            detail=f"dbt and the database's backends (RSS with shared buffers); {at}",
+            detail=(
+                "dbt, the backends' private memory and the server's shared memory, each counted once"
+                if "shared_mb" in result["peak_memory"]
+                else "dbt and the database's backends (RSS with shared buffers)"
+            )
+            + f"; {at}",
         )
     )
     return targets
