@@ -77,7 +77,7 @@
     counterpart: a cluster's group columns are never NULL (anonymous rows
     belong to the anonymous organization; query names are required).
 -#}
-{% macro opsmart_changed_rows_citus(relation, time_column, groups) -%}
+{% macro opsmart_changed_rows_citus(relation, time_column, groups, time_is_date=false) -%}
     {%- if groups -%}
     select r.* from {{ relation }} as r
     inner join {{ opsmart_changed_groups() }} as k
@@ -85,15 +85,13 @@
             {% for mart_column, source_column in groups.items() -%}
             r.{{ source_column }} = k.{{ mart_column }}
             and {% endfor -%}
-            r.{{ time_column }} >= k.bucket_start
-            and r.{{ time_column }} < k.bucket_end
+            {{ opsmart_in_bucket('r.' ~ time_column, 'k', time_is_date) }}
     union all
     {% endif -%}
     select r.* from {{ relation }} as r
     inner join {{ opsmart_changed_buckets() }} as b
         on
-            r.{{ time_column }} >= b.bucket_start
-            and r.{{ time_column }} < b.bucket_end
+            {{ opsmart_in_bucket('r.' ~ time_column, 'b', time_is_date) }}
 {%- endmacro %}
 
 

@@ -38,12 +38,12 @@
     to a whole-table scan: it costs a parameterized scan of every partition,
     not seeing that run-time pruning leaves one.
 -#}
-{% macro opsmart_changed_rows(relation, time_column, groups) -%}
+{% macro opsmart_changed_rows(relation, time_column, groups, time_is_date=false) -%}
     {%- set empty = relation.limit is defined and relation.limit == 0 -%}
     {%- if not (is_incremental() and flags.WHICH != 'show') or empty -%}
         select * from {{ relation }}
     {%- elif opsmart_is_citus() -%}
-        {{ opsmart_changed_rows_citus(relation, time_column, groups) }}
+        {{ opsmart_changed_rows_citus(relation, time_column, groups, time_is_date) }}
     {%- else -%}
         {%- if groups -%}
         {%- set first = (groups | list)[0] -%}
@@ -54,8 +54,7 @@
                 {% for mart_column, source_column in groups.items() -%}
                 r.{{ source_column }} = k.{{ mart_column }}
                 and {% endfor -%}
-                r.{{ time_column }} >= k.bucket_start
-                and r.{{ time_column }} < k.bucket_end
+                {{ opsmart_in_bucket('r.' ~ time_column, 'k', time_is_date) }}
             offset 0
         ) as src
         union all
@@ -67,8 +66,7 @@
                 {% for mart_column, source_column in groups.items() if mart_column != first -%}
                 and r.{{ source_column }} = k.{{ mart_column }}
                 {% endfor -%}
-                and r.{{ time_column }} >= k.bucket_start
-                and r.{{ time_column }} < k.bucket_end
+                and {{ opsmart_in_bucket('r.' ~ time_column, 'k', time_is_date) }}
             offset 0
         ) as src
         where k.{{ first }} is null
@@ -78,10 +76,26 @@
         cross join lateral (
             select * from {{ relation }} as r
             where
-                r.{{ time_column }} >= b.bucket_start
-                and r.{{ time_column }} < b.bucket_end
+                {{ opsmart_in_bucket('r.' ~ time_column, 'b', time_is_date) }}
             offset 0
         ) as src
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#-
+    `column` lies in the bucket [`keys`.bucket_start, `keys`.bucket_end): a
+    timestamp as it is, a date (a day bucket's column, e.g. of a mart built
+    from a daily mart) as the UTC day the bucket starts, never through the
+    session's time zone.
+-#}
+{% macro opsmart_in_bucket(column, keys, is_date=false) -%}
+    {%- if is_date -%}
+    {{ column }} >= ({{ keys }}.bucket_start at time zone 'UTC')::date
+    and {{ column }} < ({{ keys }}.bucket_end at time zone 'UTC')::date
+    {%- else -%}
+    {{ column }} >= {{ keys }}.bucket_start
+    and {{ column }} < {{ keys }}.bucket_end
     {%- endif -%}
 {%- endmacro %}
 

@@ -25,6 +25,7 @@ MARTS: tuple[Mart, ...] = (
     Mart("metric_hourly", "ts_bucket", "hour", has_organization=False),
     Mart("feature_daily", "day", "day", has_organization=True),
     Mart("feature_daily_users", "day", "day", has_organization=True),
+    Mart("feature_daily_platform", "day", "day", has_organization=False),
     Mart("analysis_daily", "day", "day", has_organization=True),
     Mart("performance_dashboard", "ts_bucket", "hour", has_organization=False),
 )
