@@ -149,7 +149,7 @@ def _organizations(conn: psycopg.Connection, m: Marts, snap: Snapshot, window: d
 
 
 def _features(conn: psycopg.Connection, m: Marts, snap: Snapshot, window: dict[str, Any]) -> None:
-    """Top features of the last 7 whole days against the 7 before; events add up, unique users do not."""
+    """Top features of the last 7 whole days against the 7 before, from the platform rollup."""
     snap.week_end = min(window["end"], snap.generated_at.date() - dt.timedelta(days=1))
     week = {"end": snap.week_end, "top": TOP_FEATURES}
     area = (
@@ -167,7 +167,7 @@ def _features(conn: psycopg.Connection, m: Marts, snap: Snapshot, window: dict[s
                       coalesce(sum(f.events) filter (where f.day <= %(end)s - 7), 0) as last_week
                from {f} as f where f.day > %(end)s - 14 and f.day <= %(end)s
                group by 1 order by 3 desc, 1 limit %(top)s"""
-        ).format(area=area, f=m.feature_daily),
+        ).format(area=area, f=m.feature_daily_platform),
         week,
     )
     for r in snap.features:
@@ -176,10 +176,10 @@ def _features(conn: psycopg.Connection, m: Marts, snap: Snapshot, window: dict[s
     snap.feature_days = rows(
         conn,
         sql.SQL(
-            """select day, feature_key, sum(events) as events from {f}
+            """select day, feature_key, events from {f}
                where day between %(start)s and %(end)s and feature_key = any(%(keys)s)
-               group by 1, 2 order by 1, 2"""
-        ).format(f=m.feature_daily),
+               order by 1, 2"""
+        ).format(f=m.feature_daily_platform),
         {**window, "keys": trending},
     )
 
