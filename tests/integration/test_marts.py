@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import random
 
 import psycopg
 import pytest
-from support import MARTS, build_marts, dbt_ok, differing_marts, mart_digest, row_versions
+from support import MARTS, build_marts, dbt_ok, differing_marts, mart_digest, row_versions, target_dir
 from support.platform import run_cli
 
 from opsmart import connection
@@ -51,6 +52,40 @@ def test_incremental_builds_equal_full_refresh_after_every_round_of_changes(load
             " where target_schema = 'mart'"
         )
         assert rebuilt.fetchone()[0] > 0
+
+
+def test_a_full_refresh_gives_every_mart_its_contract(loaded_url: str) -> None:
+    """Columns, types, not-nulls and checks as declared (a full refresh adds them after its rows)."""
+    build_marts(loaded_url, full_refresh=True, schema="mart_full")
+    manifest = json.loads((target_dir(loaded_url, "mart_full") / "manifest.json").read_text())
+    with psycopg.connect(loaded_url) as conn:
+        for mart in MARTS:
+            node = manifest["nodes"][f"model.opsmart.{mart}"]
+            columns = conn.execute(
+                """select a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull
+                   from pg_attribute as a
+                   where a.attrelid = %s::regclass and a.attnum > 0 and not a.attisdropped
+                   order by a.attnum""",
+                [f"mart_full.{mart}"],
+            ).fetchall()
+            declared = node["columns"].values()
+            assert [(c[0], c[2]) for c in columns] == [
+                (c["name"], any(k["type"] == "not_null" for k in c["constraints"])) for c in declared
+            ], mart
+            # as format_type spells them: no space after a typmod's comma
+            assert [c[1] for c in columns] == [c["data_type"].replace(", ", ",") for c in declared], mart
+            checks = conn.execute(
+                "select count(*) from pg_constraint where conrelid = %s::regclass and contype = 'c'",
+                [f"mart_full.{mart}"],
+            ).fetchone()[0]
+            declared_checks = sum(k["type"] == "check" for c in declared for k in c["constraints"])
+            declared_checks += sum(k["type"] == "check" for k in node["constraints"])
+            assert checks == declared_checks, mart
+            # the statistics are there for what is built from it next, and for analysts
+            analyzed = conn.execute(
+                "select count(*) from pg_stats where schemaname = 'mart_full' and tablename = %s", [mart]
+            ).fetchone()[0]
+            assert analyzed > 0, mart
 
 
 def test_writer_committing_after_a_build_started_is_counted_by_the_next_build(loaded_url: str) -> None:
