@@ -125,6 +125,43 @@ def test_build_with_no_changes_rewrites_no_mart_row(loaded_url: str) -> None:
     assert rebuilt and all(count == 0 for _, count in rebuilt), rebuilt
 
 
+def test_a_late_event_rewrites_only_the_mart_rows_it_changes(loaded_url: str) -> None:
+    """Its (organization, feature, day) is recomputed, but only its user's row is written again."""
+    build_marts(loaded_url)  # consume anything left by the first build
+    day = (ANCHOR - dt.timedelta(days=3)).date()
+    with psycopg.connect(loaded_url) as conn:
+        org, feature, user = conn.execute(
+            """select organization_id, feature_key, user_id from mart.feature_daily_users
+               where day = %s group by 1, 2, 3
+               order by count(*) over (partition by organization_id, feature_key) desc, 1, 2, 3 limit 1""",
+            [day],
+        ).fetchone()
+        group = "organization_id = %s and feature_key = %s and day = %s"
+
+        def versions() -> dict:
+            return dict(
+                conn.execute(
+                    f"select user_id, xmin::text || ctid::text from mart.feature_daily_users where {group}",
+                    [org, feature, day],
+                ).fetchall()
+            )
+
+        before = versions()
+        conn.execute(
+            """insert into ops.event (organization_id, user_id, source, feature_key, occurred_at)
+               values (%s, %s, 'api', %s, %s)""",
+            [org, user, feature, dt.datetime.combine(day, dt.time(12), dt.UTC)],
+        )
+        conn.commit()
+        build_marts(loaded_url)
+        after = versions()
+    assert len(before) > 1 and before.keys() == after.keys()
+    assert after[user] != before[user]
+    assert {u: v for u, v in after.items() if u != user} == {u: v for u, v in before.items() if u != user}
+    build_marts(loaded_url, full_refresh=True, schema="mart_full")
+    assert not differing_marts(loaded_url, "mart", "mart_full")
+
+
 def test_backfill_rebuilds_only_the_range_without_full_refresh(loaded_url: str) -> None:
     day = (ANCHOR - dt.timedelta(days=2)).date()
     with psycopg.connect(loaded_url) as conn:
