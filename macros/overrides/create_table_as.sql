@@ -1,27 +1,31 @@
 {#-
-    dbt-postgres's create_table_as, with two changes.
+    dbt-postgres's create_table_as, with two changes for contracted tables.
 
-    A contracted table's unique and primary-key constraints are added after
-    the rows are inserted, not before. A full refresh then builds each grain's
-    unique index once from a sort instead of maintaining it row by row
-    (metric_timeseries at S: the insert took twice as long with the constraint
-    in place). The table that comes out is the same: every contract constraint
-    holds, and a duplicate fails the build (inside its transaction, before the
-    swap).
+    On one server, the table is made by `create table as` with every column
+    cast to its contract type, and the contract's not-null and check
+    constraints are added after, in one ALTER TABLE (one scan checks them
+    all). dbt's way, `create table` with the constraints then `insert ...
+    select`, can never run in parallel: PostgreSQL plans no parallel workers
+    for an INSERT, while CREATE TABLE AS may use them (metric_daily at M: a
+    serial aggregate against the hand-written baseline's parallel one).
+    A column-level unique, primary or foreign key keeps dbt's way.
 
-    On one server, a new (not temporary) table is analyzed before its
-    transaction ends: a mart built from another in the same build
-    (metric_daily from metric_timeseries) is then planned with the statistics
-    of what it reads, not the guesses for a table never analyzed, which chose
-    a walk of a whole index and an incremental sort over a hash aggregate
-    (metric_daily's full refresh at M took 9.9 s so; BENCHMARKS.md has it
-    now); and analysts' first queries are planned with them too.
+    Unique and primary-key constraints are added after the rows are in, not
+    before. A full refresh then builds each grain's unique index once from a
+    sort instead of maintaining it row by row (metric_timeseries at S: the
+    insert took twice as long with the constraint in place).
 
-    Tried, measured and dropped: `create table as` for contracted tables,
-    so that the query may use parallel workers (an INSERT never does). On 2
-    cores it made most full refreshes slower (feature_daily at M 15.4 s to
-    24.2 s, analysis_daily 8.7 s to 12.6 s): the planner's parallel plans lost
-    to the serial ones.
+    Then, on one server, the new table is analyzed: a mart built from another mart in the
+    same build (metric_daily from metric_timeseries) is planned with the
+    statistics of what it reads, not the guesses for a table never analyzed
+    (which chose an index scan of the whole table and an incremental sort
+    over a hash aggregate), and analysts' first queries are too.
+
+    The table that comes out is the same either way: every contract
+    constraint holds, and a violation fails the build (inside its
+    transaction, before the swap). On a Citus cluster the table is made dbt's
+    way and not analyzed here: the parallel plan and the statistics are
+    measured on one server only, so the cluster keeps what it was tested with.
 
     On a Citus cluster a model with config distributed_by is distributed
     right after its table is created, before its rows go in (macros/cluster).
@@ -33,6 +37,8 @@
     {%- set contracted = contract_config.enforced and not temporary -%}
     {%- set deferred = [] -%}
     {%- set immediate = [] -%}
+    {%- set later = [] -%}
+    {%- set keyed_columns = [] -%}
     {%- if contracted -%}
         {%- for constraint in model['constraints'] -%}
             {%- if constraint['type'] in ('unique', 'primary_key') -%}
@@ -41,7 +47,21 @@
                 {%- do immediate.append(constraint) -%}
             {%- endif -%}
         {%- endfor -%}
+        {%- for column in model['columns'].values() -%}
+            {%- set name = adapter.quote(column['name']) if column.get('quote') else column['name'] -%}
+            {%- for constraint in column.get('constraints', []) -%}
+                {%- if constraint['type'] == 'not_null' -%}
+                    {%- do later.append('alter column ' ~ name ~ ' set not null') -%}
+                {%- elif constraint['type'] == 'check' and constraint.get('expression') -%}
+                    {%- do later.append('add check (' ~ constraint['expression'] ~ ')') -%}
+                {%- else -%}
+                    {%- do keyed_columns.append(name) -%}
+                {%- endif -%}
+            {%- endfor -%}
+        {%- endfor -%}
     {%- endif -%}
+    {%- set one_server = not opsmart_is_citus() -%}
+    {%- set as_select = contracted and not keyed_columns and one_server -%}
 
     {{ sql_header if sql_header is not none }}
 
@@ -53,7 +73,24 @@
     {% if contract_config.enforced %}
         {{ get_assert_columns_equivalent(sql) }}
     {% endif -%}
-    {% if contracted -%}
+    {% if as_select -%}
+    as
+    select
+        {% for column in model['columns'].values() -%}
+        {%- set name = adapter.quote(column['name']) if column.get('quote') else column['name'] -%}
+        {{ name }}::{{ column['data_type'] }} as {{ name }}{{ ',' if not loop.last }}
+        {% endfor -%}
+    from (
+        {{ sql }}
+    ) as model_subq;
+    {%- for constraint in adapter.render_raw_model_constraints(raw_constraints=immediate) %}
+    {%- do later.append('add ' ~ constraint) -%}
+    {%- endfor %}
+    {%- if later %}
+    alter table {{ relation }}
+        {{ later | join(',\n        ') }};
+    {%- endif %}
+    {%- elif contracted -%}
         {%- set columns = adapter.render_raw_columns_constraints(raw_columns=model['columns']) -%}
         {%- set constraints = adapter.render_raw_model_constraints(raw_constraints=immediate) -%}
         (
@@ -64,12 +101,15 @@
             {{ adapter.dispatch('get_column_names', 'dbt')() }}
         )
         {%- set sql = get_select_subquery(sql) %}
-    {% else %}
-        as
-    {% endif %}
     (
         {{ sql }}
     );
+    {%- else %}
+        as
+    (
+        {{ sql }}
+    );
+    {%- endif %}
     {%- set distribute = opsmart_distribute(relation, temporary) if not contracted else '' %}
     {%- if distribute %}
     {{ distribute }}
@@ -78,7 +118,7 @@
     {%- for constraint in adapter.render_raw_model_constraints(raw_constraints=deferred) %}
     alter table {{ relation }} add {{ constraint }};
     {%- endfor %}
-    {%- if not temporary and not opsmart_is_citus() %}
+    {%- if one_server and not temporary %}
     analyze {{ relation }};
     {%- endif %}
 {%- endmacro %}
