@@ -6,8 +6,10 @@
     constraints are added after, in one ALTER TABLE (one scan checks them
     all). dbt's way, `create table` with the constraints then `insert ...
     select`, can never run in parallel: PostgreSQL plans no parallel workers
-    for an INSERT, while CREATE TABLE AS may use them (metric_daily at M: a
-    serial aggregate against the hand-written baseline's parallel one).
+    for an INSERT, while CREATE TABLE AS may use them, as the hand-written
+    baseline does. Two M runs of the same day, each against its own baseline:
+    metric_hourly 1.11x this way, 1.98x dbt's; performance_dashboard 1.52x
+    and 2.08x; analysis_daily 1.15x and 1.37x; 7 of 8 marts better.
     A column-level unique, primary or foreign key keeps dbt's way.
 
     Unique and primary-key constraints are added after the rows are in, not
@@ -15,11 +17,10 @@
     sort instead of maintaining it row by row (metric_timeseries at S: the
     insert took twice as long with the constraint in place).
 
-    Then, on one server, the new table is analyzed: a mart built from another mart in the
-    same build (metric_daily from metric_timeseries) is planned with the
-    statistics of what it reads, not the guesses for a table never analyzed
-    (which chose an index scan of the whole table and an incremental sort
-    over a hash aggregate), and analysts' first queries are too.
+    Then, on one server, the new table is analyzed: a mart built from
+    another in the same build (metric_daily from metric_timeseries) is
+    planned with the statistics of what it reads, not the guesses for a
+    table never analyzed, and analysts' first queries are too.
 
     The table that comes out is the same either way: every contract
     constraint holds, and a violation fails the build (inside its
