@@ -15,12 +15,12 @@
     )
 }}
 
-{%- if not is_incremental() %}
+{%- if not is_incremental() and not opsmart_is_citus() %}
 {%- call set_sql_header(config) %}
 -- A full refresh reads all of metric_timeseries, in no useful order: the
 -- planner otherwise walks its (organization_id, ts_bucket) index for the
 -- first group key and sorts the rest (M: 6.7 s, against 4.8 s for a scan,
--- a sort and the same aggregate). For this transaction only.
+-- a sort and the same aggregate). For this transaction only, on one server.
 set local enable_indexscan = off;
 {%- endcall %}
 {%- endif %}
