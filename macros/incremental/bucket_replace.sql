@@ -100,14 +100,30 @@
 {%- endmacro %}
 
 
-{#- The incremental strategy: replace the changed groups and buckets wholesale. -#}
+{#-
+    The incremental strategy: the changed groups and buckets get exactly the
+    rows recomputed for them. On one server only what differs is written: a
+    mart row of a changed group is deleted unless the recomputation gave the
+    very same row, and a recomputed row is inserted unless it is still there.
+    A late event reopens its organization's whole day, but most of that day's
+    rows come out the same; rewriting them cost more than recomputing them
+    (feature_daily_users at M, +1% new rows: 396k rows deleted and inserted,
+    11 s, for about 10k that changed). Rows are compared by their text form:
+    NULL-safe, the same text only for the same values, and one comparison
+    for both statements, so they agree on what is kept (two equal values
+    spelled differently, 1.5 and 1.50, are just rewritten); a recomputed
+    duplicate still fails the grain's unique constraint. On a Citus cluster
+    the groups are replaced whole, as before (measured there).
+-#}
 {% macro get_incremental_bucket_replace_sql(arg_dict) -%}
     {%- set target = arg_dict['target_relation'] -%}
     {%- set temp = arg_dict['temp_relation'] -%}
-    {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
+    {%- set names = arg_dict['dest_columns'] | map(attribute='name') | list -%}
+    {%- set columns = get_quoted_csv(names) -%}
     {%- set bucket_column = adapter.quote(config.require('bucket_column')) -%}
     {%- set grain = config.require('bucket_grain') -%}
     {%- set groups = config.require('group_columns') | list -%}
+    {%- set by_difference = not opsmart_is_citus() -%}
     {%- set bucket -%}
         {%- if grain == 'day' -%}
             (changed.bucket_start at time zone 'UTC')::date
@@ -115,30 +131,72 @@
             changed.bucket_start
         {%- endif -%}
     {%- endset -%}
-    {% if groups -%}
+    {#- the rows of the changed groups and buckets, as joins of `target` -#}
+    {%- set parts = [] -%}
+    {%- if groups -%}
+        {%- set matches -%}
+            {% for column in groups -%}
+            target.{{ adapter.quote(column) }} = changed.{{ adapter.quote(column) }}
+            and {% endfor -%}
+            target.{{ bucket_column }} = {{ bucket }}
+        {%- endset -%}
+        {%- do parts.append((opsmart_changed_groups(), matches)) -%}
+        {%- set matches -%}
+            changed.{{ adapter.quote(groups[0]) }} is null
+            and target.{{ adapter.quote(groups[0]) }} is null
+            {% for column in groups[1:] -%}
+            and target.{{ adapter.quote(column) }} = changed.{{ adapter.quote(column) }}
+            {% endfor -%}
+            and target.{{ bucket_column }} = {{ bucket }}
+        {%- endset -%}
+        {%- do parts.append((opsmart_changed_groups(), matches)) -%}
+    {%- endif -%}
+    {%- do parts.append((opsmart_changed_buckets(), 'target.' ~ bucket_column ~ ' = ' ~ bucket)) -%}
+    {%- set target_image = opsmart_row_image('target', names) -%}
+    {%- set recomputed_image = opsmart_row_image('recomputed', names) -%}
+
+    {% if by_difference -%}
+    -- every float's text exact (its shortest form that reads back the same)
+    set local extra_float_digits = 1;
+
+    {% endif -%}
+    {% for changed, matches in parts -%}
     delete from {{ target }} as target
-    using {{ opsmart_changed_groups() }} as changed
+    using {{ changed }} as changed
     where
-        {% for column in groups -%}
-        target.{{ adapter.quote(column) }} = changed.{{ adapter.quote(column) }}
-        and {% endfor -%}
-        target.{{ bucket_column }} = {{ bucket }};
+        {{ matches }}
+        {%- if by_difference %}
+        and not exists (
+            select from {{ temp }} as recomputed
+            where {{ recomputed_image }} = {{ target_image }}
+        )
+        {%- endif %};
 
-    delete from {{ target }} as target
-    using {{ opsmart_changed_groups() }} as changed
-    where
-        changed.{{ adapter.quote(groups[0]) }} is null
-        and target.{{ adapter.quote(groups[0]) }} is null
-        {% for column in groups[1:] -%}
-        and target.{{ adapter.quote(column) }} = changed.{{ adapter.quote(column) }}
-        {% endfor -%}
-        and target.{{ bucket_column }} = {{ bucket }};
-    {%- endif %}
-
-    delete from {{ target }} as target
-    using {{ opsmart_changed_buckets() }} as changed
-    where target.{{ bucket_column }} = {{ bucket }};
-
+    {% endfor -%}
     insert into {{ target }} ({{ columns }})
+    {%- if by_difference %}
+    select {% for name in names %}recomputed.{{ adapter.quote(name) }}{{ ', ' if not loop.last }}{% endfor %}
+    from {{ temp }} as recomputed
+    -- a join, not NOT IN: it spills to disk when large instead of
+    -- rescanning the kept rows once per recomputed row
+    left join (
+        {% for changed, matches in parts -%}
+        select {{ target_image }} as image
+        from {{ target }} as target
+        inner join {{ changed }} as changed
+            on
+                {{ matches }}
+        {{- '\n        union all\n        ' if not loop.last }}
+        {%- endfor %}
+    ) as kept on kept.image = {{ recomputed_image }}
+    where kept.image is null
+    {%- else %}
     select {{ columns }} from {{ temp }}
+    {%- endif %}
+{%- endmacro %}
+
+
+{#- A row's values as one text: NULL-safe, and the same text only for the same values. -#}
+{% macro opsmart_row_image(alias, names) -%}
+    row({% for name in names %}{{ alias }}.{{ adapter.quote(name) }}{{ ', ' if not loop.last }}{% endfor %})::text
 {%- endmacro %}

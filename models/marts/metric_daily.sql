@@ -15,6 +15,16 @@
     )
 }}
 
+{%- if not is_incremental() and not opsmart_is_citus() %}
+{%- call set_sql_header(config) %}
+-- A full refresh reads all of metric_timeseries, in no useful order: the
+-- planner otherwise walks its (organization_id, ts_bucket) index for the
+-- first group key and sorts the rest (M: 6.7 s, against 4.8 s for a scan,
+-- a sort and the same aggregate). For this transaction only, on one server.
+set local enable_indexscan = off;
+{%- endcall %}
+{%- endif %}
+
 -- metric_timeseries rolled up per UTC day: what analysts ask over weeks and
 -- months reads a day's row, not 24 hourly ones. Built from metric_timeseries
 -- with the snapshot of its last build (config snapshot_from), so it holds

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import random
 
 import psycopg
 import pytest
-from support import MARTS, build_marts, dbt_ok, differing_marts, mart_digest, row_versions
+from support import MARTS, build_marts, dbt_ok, differing_marts, mart_digest, row_versions, target_dir
 from support.platform import run_cli
 
 from opsmart import connection
@@ -53,6 +54,40 @@ def test_incremental_builds_equal_full_refresh_after_every_round_of_changes(load
         assert rebuilt.fetchone()[0] > 0
 
 
+def test_a_full_refresh_gives_every_mart_its_contract(loaded_url: str) -> None:
+    """Columns, types, not-nulls and checks as declared (a full refresh adds them after its rows)."""
+    build_marts(loaded_url, full_refresh=True, schema="mart_full")
+    manifest = json.loads((target_dir(loaded_url, "mart_full") / "manifest.json").read_text())
+    with psycopg.connect(loaded_url) as conn:
+        for mart in MARTS:
+            node = manifest["nodes"][f"model.opsmart.{mart}"]
+            columns = conn.execute(
+                """select a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull
+                   from pg_attribute as a
+                   where a.attrelid = %s::regclass and a.attnum > 0 and not a.attisdropped
+                   order by a.attnum""",
+                [f"mart_full.{mart}"],
+            ).fetchall()
+            declared = node["columns"].values()
+            assert [(c[0], c[2]) for c in columns] == [
+                (c["name"], any(k["type"] == "not_null" for k in c["constraints"])) for c in declared
+            ], mart
+            # as format_type spells them: no space after a typmod's comma
+            assert [c[1] for c in columns] == [c["data_type"].replace(", ", ",") for c in declared], mart
+            checks = conn.execute(
+                "select count(*) from pg_constraint where conrelid = %s::regclass and contype = 'c'",
+                [f"mart_full.{mart}"],
+            ).fetchone()[0]
+            declared_checks = sum(k["type"] == "check" for c in declared for k in c["constraints"])
+            declared_checks += sum(k["type"] == "check" for k in node["constraints"])
+            assert checks == declared_checks, mart
+            # the statistics are there for what is built from it next, and for analysts
+            analyzed = conn.execute(
+                "select count(*) from pg_stats where schemaname = 'mart_full' and tablename = %s", [mart]
+            ).fetchone()[0]
+            assert analyzed > 0, mart
+
+
 def test_writer_committing_after_a_build_started_is_counted_by_the_next_build(loaded_url: str) -> None:
     events_before = mart_total(loaded_url, "feature_daily", "events")
     writer = psycopg.connect(loaded_url)
@@ -88,6 +123,43 @@ def test_build_with_no_changes_rewrites_no_mart_row(loaded_url: str) -> None:
             "select model, buckets_rebuilt from ops.mart_build_state where target_schema = 'mart'"
         ).fetchall()
     assert rebuilt and all(count == 0 for _, count in rebuilt), rebuilt
+
+
+def test_a_late_event_rewrites_only_the_mart_rows_it_changes(loaded_url: str) -> None:
+    """Its (organization, feature, day) is recomputed, but only its user's row is written again."""
+    build_marts(loaded_url)  # consume anything left by the first build
+    day = (ANCHOR - dt.timedelta(days=3)).date()
+    with psycopg.connect(loaded_url) as conn:
+        org, feature, user = conn.execute(
+            """select organization_id, feature_key, user_id from mart.feature_daily_users
+               where day = %s group by 1, 2, 3
+               order by count(*) over (partition by organization_id, feature_key) desc, 1, 2, 3 limit 1""",
+            [day],
+        ).fetchone()
+        group = "organization_id = %s and feature_key = %s and day = %s"
+
+        def versions() -> dict:
+            return dict(
+                conn.execute(
+                    f"select user_id, xmin::text || ctid::text from mart.feature_daily_users where {group}",
+                    [org, feature, day],
+                ).fetchall()
+            )
+
+        before = versions()
+        conn.execute(
+            """insert into ops.event (organization_id, user_id, source, feature_key, occurred_at)
+               values (%s, %s, 'api', %s, %s)""",
+            [org, user, feature, dt.datetime.combine(day, dt.time(12), dt.UTC)],
+        )
+        conn.commit()
+        build_marts(loaded_url)
+        after = versions()
+    assert len(before) > 1 and before.keys() == after.keys()
+    assert after[user] != before[user]
+    assert {u: v for u, v in after.items() if u != user} == {u: v for u, v in before.items() if u != user}
+    build_marts(loaded_url, full_refresh=True, schema="mart_full")
+    assert not differing_marts(loaded_url, "mart", "mart_full")
 
 
 def test_backfill_rebuilds_only_the_range_without_full_refresh(loaded_url: str) -> None:
