@@ -305,6 +305,37 @@
 -#}
 {% macro opsmart_release_changes() -%}
     {%- if config.get('bucket_grain') is none -%}{{ return('') }}{%- endif -%}
+    {{ opsmart_release_change_log() }}
+{%- endmacro %}
+
+
+{#-
+    On run end, once every mart's transaction has committed: the release
+    again. A mart's post-hook cannot see the new build state of a mart
+    committing beside it (dbt runs two at once), so when the last two marts
+    of a build end together, each finds the other's previous snapshot and
+    both keep rows every mart has now seen. This pass sees every state.
+    Only after a run that built an incremental mart.
+-#}
+{% macro opsmart_release_changes_at_run_end(results) -%}
+    {%- if not execute or results is none -%}{{ return('') }}{%- endif -%}
+    {%- for result in results
+        if result.node.resource_type == 'model' and result.node.config.get('bucket_grain') is not none -%}
+        {%- if loop.first -%}
+    do $opsmart_release$
+    begin
+        if to_regclass({{ opsmart_literal(opsmart_ops_relation('mart_change_log')) }}) is null then
+            return;
+        end if;
+        {{ opsmart_release_change_log() }};
+    end
+    $opsmart_release$
+        {%- endif -%}
+    {%- endfor -%}
+{%- endmacro %}
+
+
+{% macro opsmart_release_change_log() -%}
     {%- set change_log = opsmart_ops_relation('mart_change_log') -%}
     {%- set state = opsmart_ops_relation('mart_build_state') -%}
     delete from {{ state }} as st

@@ -131,6 +131,19 @@ def test_slim_ci_into_a_throwaway_schema_and_its_drop_leave_the_change_log_unpin
         assert _log_rows_older_than_the_marts(conn) == 0
 
 
+def test_two_marts_committing_together_leave_nothing_every_mart_has_seen(loaded_url: str) -> None:
+    with psycopg.connect(loaded_url) as conn:
+        conn.execute("delete from ops.event where id in (select id from ops.event order by id limit 5)")
+    marts = [row[0] for row in _states(loaded_url, "mart")]
+    last = ["analysis_daily", "feature_daily_users"]  # independent: dbt runs them at once
+    dbt_ok(loaded_url, "run", "--select", *(m for m in marts if m not in last))
+    # each pauses after its own post-hook release, before its commit: each release
+    # finds the other's previous state, as when two marts end together
+    dbt_ok(loaded_url, "run", "--select", *last, "--vars", json.dumps({"opsmart_fault_pause": 4}))
+    with psycopg.connect(loaded_url) as conn:
+        assert _log_rows_older_than_the_marts(conn) == 0
+
+
 def test_a_ci_schema_dropped_by_hand_neither_pins_the_log_nor_stays_in_the_build_state(
     loaded_url: str,
 ) -> None:
