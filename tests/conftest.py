@@ -248,6 +248,18 @@ def citus_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CitusClu
         cluster.remove()
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[pytest.TestReport]:
+    """A failed test on the Citus cluster reports any server process that died there."""
+    report = yield
+    cluster = getattr(item, "funcargs", {}).get("citus_cluster")
+    if report.failed and isinstance(cluster, CitusCluster):
+        crashes = cluster.crash_lines()
+        if crashes:
+            report.sections.append(("Citus cluster: server processes that died", "\n".join(crashes[-30:])))
+    return report
+
+
 @pytest.fixture
 def citus_db_url(citus_cluster: CitusCluster) -> Iterator[str]:
     """A fresh database on the session's Citus cluster (superuser URL on the coordinator), dropped after."""

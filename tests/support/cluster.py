@@ -18,6 +18,9 @@ from opsmart.cluster import nodes
 
 Node = nodes.Node
 
+# how PostgreSQL logs a server process that died, and the restart after it
+CRASH_MARKS = ("terminated by signal", "was terminated by exception", "PANIC:", "terminating any other active")
+
 
 @dataclass
 class CitusCluster:
@@ -58,6 +61,20 @@ class CitusCluster:
 
     def drop_database(self, name: str) -> None:
         self.cluster.drop_database(name)
+
+    def crash_lines(self) -> list[str]:
+        """What the nodes' logs say of a server process that died (a crash restarts a node's every session)."""
+        lines = []
+        for node in self.cluster.nodes():
+            try:
+                log = node.server.log_file.read_text(errors="replace").splitlines()
+            except OSError:
+                continue
+            marked = [number for number, line in enumerate(log) if any(mark in line for mark in CRASH_MARKS)]
+            # with the line after: the query a crashed backend was running
+            shown = sorted({n for number in marked for n in (number, number + 1) if n < len(log)})
+            lines += [f"{node.name}: {log[n]}" for n in shown]
+        return lines
 
     def stop_worker(self, number: int) -> bool:
         """Stop worker ``number`` (1-based, as in ``worker-1``)."""
