@@ -19,7 +19,12 @@ from opsmart.cluster import nodes
 Node = nodes.Node
 
 # how PostgreSQL logs a server process that died, and the restart after it
-CRASH_MARKS = ("terminated by signal", "was terminated by exception", "PANIC:", "terminating any other active")
+CRASH_MARKS = (
+    "terminated by signal",
+    "was terminated by exception",
+    "PANIC:",
+    "terminating any other active",
+)
 
 
 @dataclass
@@ -63,7 +68,7 @@ class CitusCluster:
         self.cluster.drop_database(name)
 
     def crash_lines(self) -> list[str]:
-        """What the nodes' logs say of a server process that died (a crash restarts a node's every session)."""
+        """What the nodes' logs say of a server process that died (a crash ends all of a node's sessions)."""
         lines = []
         for node in self.cluster.nodes():
             try:
