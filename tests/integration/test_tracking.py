@@ -176,8 +176,8 @@ def test_a_changed_model_is_rebuilt_in_full_by_the_next_incremental_build(
     project = copy_project(tmp_path / "project")
     staging = project / "models" / "staging" / "ops" / "stg_ops__events.sql"
     text = staging.read_text()
-    assert "    feature_key,\n" in text
-    staging.write_text(text.replace("    feature_key,\n", "    upper(feature_key) as feature_key,\n"))
+    assert "        feature_key,\n" in text
+    staging.write_text(text.replace("        feature_key,\n", "        upper(feature_key) as feature_key,\n"))
     with psycopg.connect(loaded_url) as conn:
         org = conn.execute("select id from ops.organization order by id limit 1").fetchone()[0]
         conn.execute(
