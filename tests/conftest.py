@@ -43,6 +43,15 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """One xdist group per module (its module fixtures are made once), and one for every test
+    on the Citus cluster (a cluster per worker would cost a minute and three servers each)."""
+    for item in items:
+        on_cluster = "citus_cluster" in getattr(item, "fixturenames", ())
+        group = "citus" if on_cluster else item.nodeid.split("::")[0]
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "pg_server" not in metafunc.fixturenames:
         return
@@ -53,6 +62,20 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     else:
         ids = [DEFAULT_SERVER]
     metafunc.parametrize("pg_server", ids, indirect=True, scope="session")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def worker_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Under pytest-xdist, each worker its own opsmart home (dbt's target folders are named by
+    database, and workers make databases of the same names on their own servers)."""
+    if not os.environ.get("PYTEST_XDIST_WORKER") or os.environ.get(connection.HOME_ENV):
+        yield
+        return
+    os.environ[connection.HOME_ENV] = str(tmp_path_factory.mktemp("opsmart-home"))
+    try:
+        yield
+    finally:
+        os.environ.pop(connection.HOME_ENV, None)
 
 
 def _unavailable(server_id: str) -> str | None:

@@ -12,11 +12,13 @@ README's environment.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
 import shutil
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from psycopg.conninfo import conninfo_to_dict
@@ -58,8 +60,19 @@ def _parsed_for(manifest: Path) -> tuple[str, str] | None:
         return None
 
 
+@contextlib.contextmanager
+def _target_held() -> Iterator[None]:
+    """The project's target/ to ourselves (the lock opsmart's dbt runs take): a build started
+    meanwhile writes to a private folder, not over the manifest MetricFlow is reading."""
+    target = connection.project_dir() / MANIFEST.parent
+    target.mkdir(exist_ok=True)
+    with (target / ".opsmart.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def ensure_manifest(url: str) -> Path:
-    """target/semantic_manifest.json, parsed again when stale.
+    """target/semantic_manifest.json, parsed again when stale; call it holding ``_target_held``.
 
     Stale: the project changed since it was written, or it names another
     database or mart schema (it holds fully qualified relation names).
@@ -71,11 +84,8 @@ def ensure_manifest(url: str) -> Path:
         or _project_changed_since(manifest.stat().st_mtime)
         or _parsed_for(manifest) != wanted
     ):
-        # the project's own target/ (MetricFlow reads nothing else), once a build holding it is done
-        manifest.parent.mkdir(exist_ok=True)
-        with (manifest.parent / ".opsmart.lock").open("a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            result = build.dbt(["parse", "--quiet"], url, capture=True, target_path=manifest.parent)
+        # the project's own target/: MetricFlow reads nothing else
+        result = build.dbt(["parse", "--quiet"], url, capture=True, target_path=manifest.parent)
         if result.returncode != 0 or not manifest.is_file():
             detail = (result.stdout + result.stderr).strip().splitlines()
             raise UserError(f"dbt parse failed: {detail[-1] if detail else 'no output'}")
@@ -93,8 +103,12 @@ def mf_executable() -> str:
 def run(args: list[str]) -> int:
     """Run ``mf ARGS`` against the marts as an analyst; returns mf's exit code."""
     url = analyst_url()
-    ensure_manifest(url)
+    executable = mf_executable()
     env = build.dbt_env(url)
     env["DBT_PROJECT_DIR"] = str(connection.project_dir())
-    result = interrupts.run([mf_executable(), *args], cwd=connection.project_dir(), env=env, capture=False)
+    # held until mf is done: a build in target/ meanwhile would rewrite the manifest
+    # with its own database's relation names
+    with _target_held():
+        ensure_manifest(url)
+        result = interrupts.run([executable, *args], cwd=connection.project_dir(), env=env, capture=False)
     return result.returncode
