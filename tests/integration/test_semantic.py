@@ -9,12 +9,14 @@ the metric that does not add up.
 from __future__ import annotations
 
 import csv
+import fcntl
 import json
 import math
 import os
 import shlex
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,7 +24,7 @@ import psycopg
 import pytest
 from support.platform import REPO, login_role
 
-from opsmart import connection
+from opsmart import build, connection
 
 ANALYST = "test_mf_analyst"
 
@@ -242,3 +244,37 @@ def test_the_readme_mf_examples_answer(loaded_url: str, analyst_url: str) -> Non
         # mf's table: a header, a rule of dashes, then at least one row
         rule = next(i for i, line in enumerate(lines) if set(line.strip()) <= set("- "))
         assert len(lines) > rule + 1, result.stdout[-2000:]
+
+
+def _target_lock_held() -> bool:
+    """Whether some process holds the lock on the project's target/ (taken and let go at once)."""
+    with (REPO / "target" / ".opsmart.lock").open("a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(lock, fcntl.LOCK_UN)
+        return False
+
+
+def test_a_build_started_while_mf_runs_writes_elsewhere(loaded_url: str, analyst_url: str) -> None:
+    """MetricFlow reads target/semantic_manifest.json, relation names and all, while it runs: a
+    build started meanwhile must not rewrite it with another database's names."""
+    # the manifest parsed for this database first, so the run below has nothing to parse
+    assert mf(loaded_url, analyst_url, "validate-configs").returncode == 0
+    env = dict(os.environ, **{connection.URL_ENV: loaded_url, connection.ANALYST_URL_ENV: analyst_url})
+    query = ["mf", "query", "--metrics", "analyses", "--group-by", "metric_time"]
+    command = [sys.executable, "-m", "opsmart.cli", *query]
+    pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.STDOUT, "text": True}
+    with subprocess.Popen(command, env=env, cwd=REPO, **pipes) as running:
+        held = False
+        while running.poll() is None and not held:
+            held = _target_lock_held()
+            time.sleep(0.05)
+        if held:
+            # what a build started now would use: a private folder, not target/
+            with build._target_folder() as folder:
+                assert folder is not None
+        output = running.communicate(timeout=600)[0]
+    assert running.returncode == 0, output[-3000:]
+    assert held, "opsmart mf let go of target/ while MetricFlow was reading it"

@@ -70,7 +70,12 @@ def test_a_failed_build_step_is_one_line_naming_the_compilers_error(tmp_path: Pa
 
 
 def test_socket_folders_fall_back_to_a_short_path_when_the_cluster_is_deep(tmp_path: Path) -> None:
-    assert nodes.socket_root(tmp_path / "c") == tmp_path / "c" / "run"
+    # a short root of its own: pytest's tmp_path is longer under xdist (popen-gwN)
+    near = Path(tempfile.mkdtemp())
+    try:
+        assert nodes.socket_root(near) == near / "run"
+    finally:
+        near.rmdir()
     deep = tmp_path / ("d" * 90)
     short = nodes.socket_root(deep)
     assert short.parent == Path(tempfile.gettempdir()) and short.name.startswith("opsmart-cluster-")
