@@ -43,13 +43,38 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+# The modules whose tests use the session's Citus cluster: one worker runs them all, so only
+# one cluster starts (a cluster costs a minute and three servers).
+CLUSTER_MODULES = frozenset(
+    f"tests/integration/{name}.py" for name in ("test_citus", "test_bench_citus", "test_cluster")
+)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
+    """Under ``--dist loadfile``, each module's tests stay on one worker (its module fixtures are
+    made once), and the cluster modules count as one module.
+
+    Not xdist's ``loadgroup`` with marks: it renames each test's node id to carry its group,
+    which pytest 9.2's read-only node ids silently ignore, so every test was its own group."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class ByModule(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = super()._split_scope(nodeid)
+            return "citus" if module in CLUSTER_MODULES else module
+
+    return ByModule(config, log)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """One xdist group per module (its module fixtures are made once), and one for every test
-    on the Citus cluster (a cluster per worker would cost a minute and three servers each)."""
+    """A test on the cluster outside CLUSTER_MODULES would start a second cluster on another worker."""
     for item in items:
-        on_cluster = "citus_cluster" in getattr(item, "fixturenames", ())
-        group = "citus" if on_cluster else item.nodeid.split("::")[0]
-        item.add_marker(pytest.mark.xdist_group(group))
+        module = item.nodeid.split("::", 1)[0]
+        if "citus_cluster" in getattr(item, "fixturenames", ()) and module not in CLUSTER_MODULES:
+            raise pytest.UsageError(f"{item.nodeid} uses citus_cluster: add its module to CLUSTER_MODULES")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
