@@ -2,6 +2,10 @@
 -- overall_score and semantic_entropy metrics, and judge scores. Sums and
 -- counts, so a day's mean over all its runs' scores is exact; one row per run
 -- with any score, so a filter on analysis_run_id reaches the index.
+-- On a Citus cluster also per organization, the distribution column: each
+-- shard then sums its own runs' scores (there a score's organization is its
+-- run's: a composite key, never NULL, never changed). Not on one server,
+-- where a foreign key with a NULL column is not checked.
 
 with
 
@@ -21,6 +25,7 @@ scores as (
 
     select
         analysis_run_id,
+        organization_id,
         metric_key as score_kind,
         value_num as score_value
     from analysis_metrics
@@ -30,6 +35,7 @@ scores as (
     union all
     select
         analysis_run_id,
+        organization_id,
         'judge_score' as score_kind,
         score as score_value
     from judge_scores
@@ -40,6 +46,9 @@ sums as (
 
     select
         analysis_run_id,
+        {%- if opsmart_is_citus() %}
+        organization_id,
+        {%- endif %}
         sum(score_value) filter (where score_kind = 'overall_score') as overall_sum,
         count(score_value) filter (where score_kind = 'overall_score') as overall_count,
         sum(score_value) filter (where score_kind = 'semantic_entropy') as entropy_sum,
@@ -47,7 +56,7 @@ sums as (
         sum(score_value) filter (where score_kind = 'judge_score') as judge_sum,
         count(score_value) filter (where score_kind = 'judge_score') as judge_count
     from scores
-    group by 1
+    group by analysis_run_id{% if opsmart_is_citus() %}, organization_id{% endif %}
 
 )
 

@@ -13,15 +13,19 @@
     )
 }}
 
+{%- set on_cluster = opsmart_is_citus() %}
+
 with
 
-analysis_runs as (
+-- On a Citus cluster not materialized: inlined, the runs stay a distributed
+-- query beside their scores, so the whole build runs on the workers.
+analysis_runs as {% if on_cluster %}not materialized {% endif %}(
 
     {{ opsmart_changed_rows(ref('stg_ops__analysis_runs'), 'started_at', group_columns) }}
 
 ),
 
-{%- if is_incremental() and not opsmart_is_citus() %}
+{%- if is_incremental() and not on_cluster %}
 
 -- Many recomputed runs (scattered updates reopen most days): more than an
 -- eighth of the runs the mart counts. Then every run's sums in one pass cost
@@ -38,16 +42,25 @@ recomputed_share as (
 run_score_sums as (
     {%- if is_incremental() %}
     -- only the recomputed runs' scores: one index probe per run (a fenced
-    -- LATERAL, see opsmart_changed_rows), not the sums of every run
+    -- LATERAL, see opsmart_changed_rows), not the sums of every run. On a
+    -- cluster correlated on the distribution column too and not fenced, so
+    -- Citus pushes it down to the workers (fenced, it gathered every score
+    -- on the coordinator).
     select sums.*
     from analysis_runs as changed
     cross join lateral (
         -- no alias on the ref: dbt build --empty renders it as an aliased subquery
         select * from {{ ref('int_analysis_run_score_sums') }}
-        where analysis_run_id = changed.analysis_run_id
+        where
+            analysis_run_id = changed.analysis_run_id
+            {%- if on_cluster %}
+            and organization_id = changed.organization_id
+            {%- endif %}
+        {%- if not on_cluster %}
         offset 0
+        {%- endif %}
     ) as sums
-    {%- if not opsmart_is_citus() %}
+    {%- if not on_cluster %}
     where not (select share.many from recomputed_share as share)
     union all
     -- or every run's, read once (both give the same sums for a recomputed run)
@@ -82,7 +95,11 @@ daily as (
         coalesce(sum(scores.judge_count), 0)::bigint as judge_score_count
     from analysis_runs as runs
     left join run_score_sums as scores
-        on runs.analysis_run_id = scores.analysis_run_id
+        on
+            {% if on_cluster -%}
+            runs.organization_id = scores.organization_id
+            and {% endif -%}
+            runs.analysis_run_id = scores.analysis_run_id
     where runs.started_at is not null
     group by 1, 2
 

@@ -1,4 +1,17 @@
 {%- set group_columns = {'organization_id': 'organization_id'} -%}
+{#-
+    One intermediate model per kind of sample, each read and aggregated on its
+    own: their metric keys never overlap (analysis., evaluation., judge.,
+    conversation.), so no group gets rows from two of them. On a Citus
+    cluster, a union of the four under the changed-key join was not pushed
+    down: every build gathered every sample on the coordinator.
+-#}
+{%- set sample_models = [
+    'int_analysis_metric_samples',
+    'int_evaluation_metric_samples',
+    'int_judge_score_samples',
+    'int_message_samples',
+] -%}
 {{
     config(
         unique_key=['ts_bucket', 'organization_id', 'metric_key'],
@@ -16,14 +29,17 @@
 
 with
 
-samples as (
+{% for sample_model in sample_models %}
+{{ sample_model }} as (
 
-    {{ opsmart_changed_rows(ref('int_metric_samples'), 'sampled_at', group_columns) }}
+    {{ opsmart_changed_rows(ref(sample_model), 'sampled_at', group_columns) }}
 
 ),
 
+{% endfor %}
 hourly as (
 
+    {%- for sample_model in sample_models %}
     select
         organization_id,
         metric_key,
@@ -34,8 +50,12 @@ hourly as (
         max(sample_value) as value_max,
         round(avg(sample_value), 6)::numeric(38, 6) as value_num,
         null::jsonb as value_json
-    from samples
+    from {{ sample_model }}
     group by 1, 2, 3
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
 
 )
 
