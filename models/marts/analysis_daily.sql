@@ -39,37 +39,59 @@ recomputed_share as (
 ),
 {%- endif %}
 
-run_score_sums as (
-    {%- if is_incremental() %}
-    -- only the recomputed runs' scores: one index probe per run (a fenced
-    -- LATERAL, see opsmart_changed_rows), not the sums of every run. On a
-    -- cluster correlated on the distribution column too and not fenced, so
-    -- Citus pushes it down to the workers (fenced, it gathered every score
-    -- on the coordinator).
-    select sums.*
+-- The scores of the runs this build counts: every run's in a full build;
+-- else the recomputed runs' only, one index probe per run (a fenced LATERAL,
+-- see opsmart_changed_rows). On a cluster, a join on the distribution column
+-- instead: Citus runs it on the workers (the fenced probe gathered every
+-- score on the coordinator).
+run_scores as (
+    {%- if not is_incremental() %}
+    select * from {{ ref('int_analysis_run_scores') }}
+    {%- elif on_cluster %}
+    select scores.*
+    from {{ ref('int_analysis_run_scores') }} as scores
+    inner join analysis_runs as changed
+        on
+            scores.organization_id = changed.organization_id
+            and scores.analysis_run_id = changed.analysis_run_id
+    {%- else %}
+    select scores.*
     from analysis_runs as changed
     cross join lateral (
         -- no alias on the ref: dbt build --empty renders it as an aliased subquery
-        select * from {{ ref('int_analysis_run_score_sums') }}
-        where
-            analysis_run_id = changed.analysis_run_id
-            {%- if on_cluster %}
-            and organization_id = changed.organization_id
-            {%- endif %}
-        {%- if not on_cluster %}
+        select * from {{ ref('int_analysis_run_scores') }}
+        where analysis_run_id = changed.analysis_run_id
         offset 0
-        {%- endif %}
-    ) as sums
-    {%- if not on_cluster %}
+    ) as scores
     where not (select share.many from recomputed_share as share)
     union all
-    -- or every run's, read once (both give the same sums for a recomputed run)
-    select * from {{ ref('int_analysis_run_score_sums') }}
+    -- or every run's, read once (the rows of a recomputed run are the same)
+    select * from {{ ref('int_analysis_run_scores') }}
     where (select share.many from recomputed_share as share)
     {%- endif %}
-    {%- else %}
-    select * from {{ ref('int_analysis_run_score_sums') }}
-    {%- endif %}
+),
+
+-- Per run, the sums and counts of its scores, so a day's mean over all its
+-- runs' scores is exact. On a cluster per organization too, the distribution
+-- column, so each shard sums its own (there a score's organization is its
+-- run's: a composite key, never NULL, never changed; not so on one server,
+-- where a foreign key with a NULL column is not checked).
+run_score_sums as (
+
+    select
+        analysis_run_id,
+        {%- if on_cluster %}
+        organization_id,
+        {%- endif %}
+        sum(score_value) filter (where score_kind = 'overall_score') as overall_sum,
+        count(score_value) filter (where score_kind = 'overall_score') as overall_count,
+        sum(score_value) filter (where score_kind = 'semantic_entropy') as entropy_sum,
+        count(score_value) filter (where score_kind = 'semantic_entropy') as entropy_count,
+        sum(score_value) filter (where score_kind = 'judge_score') as judge_sum,
+        count(score_value) filter (where score_kind = 'judge_score') as judge_count
+    from run_scores
+    group by 1{% if on_cluster %}, 2{% endif %}
+
 ),
 
 -- One pass over the runs, their scores summed per run: NULL organizations

@@ -262,27 +262,47 @@ def test_a_full_build_aggregates_on_the_workers(cluster_url: str) -> None:
     assert "pull to coordinator" not in plan and "repartition" not in plan, plan
 
 
-def test_an_incremental_build_recomputes_the_changed_groups_on_the_workers(cluster_url: str) -> None:
-    """EXPLAIN of feature_daily's incremental select: the changed keys go to every shard, which aggregates."""
-    compiled = dbt_ok(cluster_url, "compile", "--select", "feature_daily")
+@pytest.mark.parametrize(
+    ("mart", "group_columns", "grain"),
+    [
+        ("feature_daily", "organization_id, feature_key", "day"),
+        # a union of sources: a union under the changed-key join was gathered on the coordinator
+        ("metric_timeseries", "organization_id", "hour"),
+        # each changed run's scores: a fenced LATERAL probe per run gathered every score
+        ("analysis_daily", "organization_id", "day"),
+    ],
+)
+def test_an_incremental_build_recomputes_the_changed_groups_on_the_workers(
+    cluster_url: str, mart: str, group_columns: str, grain: str
+) -> None:
+    """EXPLAIN of a mart's incremental select: the changed keys go to every shard, which reads its
+    own rows and aggregates them; the coordinator only reads its own temp tables of keys."""
+    compiled = dbt_ok(cluster_url, "compile", "--select", mart)
     select_sql = compiled.result.results[0].node.compiled_code
     assert "opsmart_changed" in select_sql  # the incremental form
+    types = {"organization_id": "uuid", "feature_key": "text"}
+    columns = [c.strip() for c in group_columns.split(",")]
     with psycopg.connect(cluster_url) as conn:
         conn.execute(
-            "create temporary table opsmart_changed"
-            " (organization_id uuid, feature_key text, bucket_start timestamptz, bucket_end timestamptz)"
+            "create temporary table opsmart_changed ("
+            + ", ".join(f"{c} {types[c]}" for c in columns)
+            + ", bucket_start timestamptz, bucket_end timestamptz)"
         )
         conn.execute(
             "create temporary table opsmart_changed_buckets"
             " (bucket_start timestamptz, bucket_end timestamptz)"
         )
         conn.execute(
-            "insert into opsmart_changed select organization_id, feature_key, date_trunc('day', occurred_at),"
-            " date_trunc('day', occurred_at) + interval '1 day' from ops.event limit 3"
+            f"insert into opsmart_changed select {group_columns}, date_trunc('{grain}', occurred_at),"
+            f" date_trunc('{grain}', occurred_at) + interval '1 {grain}' from ops.event limit 3"
         )
         plan = "\n".join(row[0] for row in conn.execute(f"explain {select_sql}").fetchall())
     assert "Custom Scan (Citus Adaptive)" in plan, plan
-    assert "Task Count: 32" in plan and "read_intermediate_result" in plan, plan
+    # every distributed step runs on the 32 shards and reads only the rows of the changed keys
+    # (the keys reach each task as an intermediate result); none gathers a table's rows
+    steps = plan.split("Task Count:")[1:]
+    assert steps and all(step.startswith(" 32") for step in steps), plan
+    assert all("read_intermediate_result" in step for step in steps), plan
     assert "pull to coordinator" not in plan and "repartition" not in plan, plan
 
 
