@@ -14,6 +14,7 @@ as in production (support.builder_url).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -110,9 +111,87 @@ def _unavailable(server_id: str) -> str | None:
     return None
 
 
+@contextlib.contextmanager
+def _opsmart_home(home: Path) -> Iterator[None]:
+    """OPSMART_HOME set to ``home`` inside the block, restored after."""
+    old = os.environ.get(connection.HOME_ENV)
+    os.environ[connection.HOME_ENV] = str(home)
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop(connection.HOME_ENV, None)
+        else:
+            os.environ[connection.HOME_ENV] = old
+
+
+class ServerPool:
+    """The session's PostgreSQL servers, each started on first use and kept until the session ends,
+    with what is made once per server (its bootstrapped template, its loaded template).
+
+    Not in ``pg_server`` itself: pytest tears a parametrized session fixture down whenever the next
+    test wants another parameter, and under xdist a worker goes from pg18 modules to pg15 modules
+    and back, so a run of 21d028e started 12 servers of each version (and bootstrapped a template in
+    each) where one of each per worker does."""
+
+    def __init__(self, tmp_path_factory: pytest.TempPathFactory) -> None:
+        self._factory = tmp_path_factory
+        self._servers: dict[str, tuple[str, Path | None]] = {}
+        self._made: dict[tuple[str, str], str] = {}
+        self._stops: list[Callable[[], None]] = []
+
+    def start(self, server_id: str) -> tuple[str, Path | None]:
+        """The maintenance database URL of server ``server_id``, and the OPSMART_HOME of an
+        embedded server (None for a server of Debian's binaries)."""
+        if server_id not in self._servers:
+            home = self._factory.mktemp(f"opsmart-home-{server_id}")
+            if SERVERS[server_id] is None:
+                with _opsmart_home(home):
+                    url = connection.with_database(localdb.up(), "postgres")
+                self._stops.append(lambda: self._down_embedded(home))
+                self._servers[server_id] = (url, home)
+            else:
+                server = postgres.LocalServer(
+                    home / "pgdata", bindir=SERVERS[server_id], settings=postgres.TUNED
+                )
+                server.init()
+                self._stops.append(server.remove)
+                server.start()
+                self._servers[server_id] = (server.url("postgres"), None)
+        return self._servers[server_id]
+
+    @staticmethod
+    def _down_embedded(home: Path) -> None:
+        with _opsmart_home(home):
+            localdb.down()
+
+    def once(self, server_url: str, what: str, make: Callable[[], str]) -> str:
+        """``make()`` the first time ``what`` is asked of the server at ``server_url``, then its result."""
+        key = (server_url, what)
+        if key not in self._made:
+            self._made[key] = make()
+        return self._made[key]
+
+    def close(self) -> None:
+        for stop in reversed(self._stops):
+            stop()
+
+
 @pytest.fixture(scope="session")
-def pg_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """URL of the maintenance database of one server (parametrized by server id)."""
+def server_pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerPool]:
+    pool = ServerPool(tmp_path_factory)
+    try:
+        yield pool
+    finally:
+        pool.close()
+
+
+@pytest.fixture(scope="session")
+def pg_server(request: pytest.FixtureRequest, server_pool: ServerPool) -> Iterator[str]:
+    """URL of the maintenance database of one server (parametrized by server id).
+
+    While an embedded server's tests run, OPSMART_HOME is that server's home (``opsmart``
+    without a URL finds it there, as a user's would)."""
     server_id = request.param
     if server_id == "external":
         yield os.environ[connection.URL_ENV]
@@ -122,27 +201,12 @@ def pg_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
         if IN_CI:
             pytest.fail(f"{server_id}: {reason}; CI must run every server in the matrix")
         pytest.skip(f"{server_id}: {reason}")
-    home = tmp_path_factory.mktemp(f"opsmart-home-{server_id}")
-    if SERVERS[server_id] is None:
-        old = os.environ.get(connection.HOME_ENV)
-        os.environ[connection.HOME_ENV] = str(home)
-        try:
-            url = localdb.up()
-            yield connection.with_database(url, "postgres")
-        finally:
-            localdb.down()
-            if old is None:
-                os.environ.pop(connection.HOME_ENV, None)
-            else:
-                os.environ[connection.HOME_ENV] = old
+    url, home = server_pool.start(server_id)
+    if home is None:
+        yield url
         return
-    server = postgres.LocalServer(home / "pgdata", bindir=SERVERS[server_id], settings=postgres.TUNED)
-    server.init()
-    server.start()
-    try:
-        yield server.url("postgres")
-    finally:
-        server.remove()
+    with _opsmart_home(home):
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -179,22 +243,26 @@ def _drop_database(server_url: str, name: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def template_url(server_url: str) -> str:
+def template_url(server_url: str, server_pool: ServerPool) -> str:
     """A database with the whole ops schema applied, used as CREATE DATABASE template.
 
     Bootstrapping creates the group roles; the transformer login every build
     in the suite runs as is made here too.
     """
-    url = _create_database(server_url, TEMPLATE)
-    bootstrap.apply(url, quiet=True)
-    with _admin(server_url) as conn:
-        if not conn.execute("select 1 from pg_roles where rolname = %s", [BUILDER]).fetchone():
-            conn.execute(
-                sql.SQL("create role {} login password {} in role opsmart_transformer").format(
-                    sql.Identifier(BUILDER), sql.Literal(BUILDER_PASSWORD)
+
+    def make() -> str:
+        url = _create_database(server_url, TEMPLATE)
+        bootstrap.apply(url, quiet=True)
+        with _admin(server_url) as conn:
+            if not conn.execute("select 1 from pg_roles where rolname = %s", [BUILDER]).fetchone():
+                conn.execute(
+                    sql.SQL("create role {} login password {} in role opsmart_transformer").format(
+                        sql.Identifier(BUILDER), sql.Literal(BUILDER_PASSWORD)
+                    )
                 )
-            )
-    return url
+        return url
+
+    return server_pool.once(server_url, "template", make)
 
 
 @pytest.fixture
@@ -255,11 +323,15 @@ def cli() -> Callable[..., subprocess.CompletedProcess[str]]:
 
 
 @pytest.fixture(scope="session")
-def loaded_template_url(server_url: str, template_url: str) -> str:
+def loaded_template_url(server_url: str, template_url: str, server_pool: ServerPool) -> str:
     """A database with tiny generated data and its marts built, made once per server."""
     from support.platform import load_tiny
 
-    return load_tiny(_create_database(server_url, "opsmart_test_loaded", template_url))
+    return server_pool.once(
+        server_url,
+        "loaded template",
+        lambda: load_tiny(_create_database(server_url, "opsmart_test_loaded", template_url)),
+    )
 
 
 @pytest.fixture
