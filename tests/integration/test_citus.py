@@ -14,9 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import random
-import re
 import subprocess
-import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,23 +23,21 @@ import psycopg
 import pytest
 from psycopg import sql
 from support import (
-    BUILDER,
-    BUILDER_PASSWORD,
     build_marts,
     builder_url,
     dbt_ok,
     differing_marts,
+    ensure_builder,
     rows,
     run_dbt,
 )
 from support.citus import mutate_cluster
 
-from opsmart import bootstrap, connection, postgres
+from opsmart import bootstrap, connection
 from opsmart.synth import generate
 from opsmart.synth.scale import Scale
 
 REPO = Path(__file__).resolve().parents[2]
-RECIPE_MARK = "<!-- recipe: outgrowing-one-machine"
 ANCHOR = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
 ROUNDS = int(os.environ.get("OPSMART_CITUS_EXACTNESS_ROUNDS", "4"))
 ORG_TABLES = [
@@ -113,22 +109,12 @@ def cluster(request: pytest.FixtureRequest) -> object:
     return request.getfixturevalue("citus_cluster")
 
 
-def _builder(url: str) -> None:
-    with psycopg.connect(url, autocommit=True) as conn:
-        if not conn.execute("select 1 from pg_roles where rolname = %s", [BUILDER]).fetchone():
-            conn.execute(
-                sql.SQL("create role {} login password {} in role opsmart_transformer").format(
-                    sql.Identifier(BUILDER), sql.Literal(BUILDER_PASSWORD)
-                )
-            )
-
-
 @pytest.fixture(scope="module")
 def cluster_template(cluster: _ManualCluster) -> str:
     """A bootstrapped cluster database with tiny data and its marts built (once per module)."""
     url = cluster.create_database(f"citus_{uuid.uuid4().hex[:8]}")
     bootstrap.apply(url, quiet=True)
-    _builder(url)
+    ensure_builder(url)
     generate.generate(url, Scale.preset("tiny"), seed=7, anchor=ANCHOR, progress=False)
     dbt_ok(url, "run")
     return url
@@ -240,12 +226,23 @@ def test_marts_are_distributed_co_located_with_their_sources(cluster_url: str) -
     assert "mart.organizations" in found and "mart.performance_dashboard" in found
 
 
-def test_a_full_build_aggregates_on_the_workers(cluster_url: str) -> None:
-    """EXPLAIN of feature_daily's full build (the insert dbt runs): one task per shard, nothing pulled up."""
-    compiled = dbt_ok(cluster_url, "compile", "--select", "feature_daily", "--full-refresh")
+@pytest.mark.parametrize(
+    "mart",
+    [
+        "feature_daily",
+        "metric_timeseries",
+        # a union of the runs' metric and judge scores under the join with the runs was a subplan:
+        # every run's sums sent to every shard
+        "analysis_daily",
+    ],
+)
+def test_a_full_build_aggregates_on_the_workers(cluster_url: str, mart: str) -> None:
+    """EXPLAIN of a mart's full build (the insert dbt runs): one distributed query, one task per
+    shard, nothing pulled up to the coordinator or sent from it."""
+    compiled = dbt_ok(cluster_url, "compile", "--select", mart, "--full-refresh")
     select_sql = compiled.result.results[0].node.compiled_code
     with psycopg.connect(cluster_url) as conn:
-        conn.execute("create table public.explain_target (like mart.feature_daily)")
+        conn.execute(f"create table public.explain_target (like mart.{mart})")
         conn.execute(
             "select create_distributed_table('public.explain_target',"
             " 'organization_id', colocate_with => 'ops.event')"
@@ -258,7 +255,8 @@ def test_a_full_build_aggregates_on_the_workers(cluster_url: str) -> None:
         )
         conn.rollback()
     assert "Custom Scan (Citus Adaptive)" in plan, plan
-    assert "Task Count: 32" in plan, plan
+    assert plan.count("Task Count:") == 1 and "Task Count: 32" in plan, plan
+    assert "Distributed Subplan" not in plan, plan
     assert "pull to coordinator" not in plan and "repartition" not in plan, plan
 
 
@@ -481,59 +479,3 @@ def test_a_purged_user_is_gone_from_ops_and_marts_and_the_marts_stay_exact_on_th
     assert _one(cluster_url, "select count(*) from mart.feature_daily_users where user_id = %s", [user]) == 0
     build_marts(cluster_url, full_refresh=True, schema="mart_full")
     assert not differing_marts(cluster_url, "mart", "mart_full")
-
-
-def test_the_readme_recipe_makes_a_cluster_and_builds_exact_distributed_marts(
-    cluster: object, tmp_path: Path
-) -> None:
-    """README, "Outgrowing one machine": the shell block, run as written, on a cluster of its own."""
-    if os.environ.get("OPSMART_CITUS_URL"):
-        pytest.skip("the recipe makes its own cluster with opsmart cluster up")
-    text = (REPO / "README.md").read_text()
-    script = re.search(r"```sh\n(.*?)```", text[text.index(RECIPE_MARK) :], re.DOTALL).group(1)  # type: ignore[union-attr]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OPSMART_") or k == "OPSMART_CACHE_DIR"}
-    env.update(
-        OPSMART_HOME=str(tmp_path / "home"),
-        PATH=f"{Path(sys.executable).parent}:{postgres.embedded_bindir()}:{os.environ['PATH']}",
-    )
-    try:
-        done = subprocess.run(
-            ["bash", "-euo", "pipefail", "-c", script],
-            cwd=REPO,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=900,
-            check=False,
-        )
-        assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-3000:]
-        assert "health: all 9 node-to-node connections work" in done.stdout, done.stdout[-2000:]
-        assert "status          healthy" in done.stdout, done.stdout[-3000:]
-        url = subprocess.run(
-            [sys.executable, "-m", "opsmart.cli", "cluster", "url"],
-            cwd=REPO,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        # the marts live beside their sources, distributed, and hold the generated data
-        assert _one(
-            url,
-            "select count(*) from pg_dist_partition where logicalrelid::text like 'mart.%%'"
-            " and partmethod = 'h'",
-        )
-        assert _one(url, "select count(*) from mart.feature_daily") > 0
-        # built by the build login of the recipe, not the superuser
-        assert _one(url, "select array_agg(distinct login)::text[] from ops.build_run") == ["cluster_build"]
-        _builder(url)
-        build_marts(url, full_refresh=True, schema="mart_full")
-        assert not differing_marts(url, "mart", "mart_full")
-    finally:
-        subprocess.run(
-            [sys.executable, "-m", "opsmart.cli", "cluster", "down", "--remove"],
-            cwd=REPO,
-            env=env,
-            capture_output=True,
-            check=False,
-        )
