@@ -26,7 +26,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from psycopg import sql
-from support import BUILDER, BUILDER_PASSWORD, IN_CI, SERVERS
+from support import IN_CI, SERVERS, ensure_builder
 from support.cluster import CitusCluster
 
 from opsmart import bootstrap, connection, localdb, postgres
@@ -253,13 +253,7 @@ def template_url(server_url: str, server_pool: ServerPool) -> str:
     def make() -> str:
         url = _create_database(server_url, TEMPLATE)
         bootstrap.apply(url, quiet=True)
-        with _admin(server_url) as conn:
-            if not conn.execute("select 1 from pg_roles where rolname = %s", [BUILDER]).fetchone():
-                conn.execute(
-                    sql.SQL("create role {} login password {} in role opsmart_transformer").format(
-                        sql.Identifier(BUILDER), sql.Literal(BUILDER_PASSWORD)
-                    )
-                )
+        ensure_builder(server_url)
         return url
 
     return server_pool.once(server_url, "template", make)
@@ -345,22 +339,31 @@ def loaded_url(server_url: str, loaded_template_url: str) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def citus_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CitusCluster]:
-    """A Citus coordinator and two workers for the session (``support.cluster.CitusCluster``).
+def citus_bindir() -> Path:
+    """The embedded server's binaries, with Citus installed in them.
 
     Citus comes from the build cache, or is built once (about a minute) from the
-    vendored sources for the embedded server; where it cannot be, the tests that use
-    the cluster skip with the reason, and fail in CI.
+    vendored sources for the embedded server; where it cannot be, the tests that need
+    it skip with the reason, and fail in CI.
     """
-    from opsmart.cluster import build, nodes
+    from opsmart.cluster import build
 
-    cluster = nodes.Cluster(tmp_path_factory.mktemp("citus") / "cluster", durable=False)
+    bindir = postgres.embedded_bindir()
     try:
-        build.ensure(cluster.bindir, REPO)
+        build.ensure(bindir, REPO)
     except UserError as exc:
         if IN_CI:
             pytest.fail(f"no Citus: {exc}; CI must run the Citus tests")
         pytest.skip(f"no Citus: {exc}")
+    return bindir
+
+
+@pytest.fixture(scope="session")
+def citus_cluster(tmp_path_factory: pytest.TempPathFactory, citus_bindir: Path) -> Iterator[CitusCluster]:
+    """A Citus coordinator and two workers for the session (``support.cluster.CitusCluster``)."""
+    from opsmart.cluster import nodes
+
+    cluster = nodes.Cluster(tmp_path_factory.mktemp("citus") / "cluster", durable=False, bindir=citus_bindir)
     try:
         cluster.up(workers=2)
         yield CitusCluster(cluster)

@@ -80,6 +80,18 @@ def builder_url(url: str) -> str:
     return make_conninfo(url, user=BUILDER, password=BUILDER_PASSWORD)
 
 
+def ensure_builder(url: str) -> None:
+    """The test builder login (a member of opsmart_transformer) on the server of ``url``, a
+    superuser's, unless it exists (roles are per server; bootstrap made the group)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        if not conn.execute("select 1 from pg_roles where rolname = %s", [BUILDER]).fetchone():
+            conn.execute(
+                sql.SQL("create role {} login password {} in role opsmart_transformer").format(
+                    sql.Identifier(BUILDER), sql.Literal(BUILDER_PASSWORD)
+                )
+            )
+
+
 @contextlib.contextmanager
 def _environment(values: dict[str, str]) -> Iterator[None]:
     saved = dict(os.environ)
