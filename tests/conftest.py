@@ -70,12 +70,20 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | 
     return ByModule(config, log)
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """A test on the cluster outside CLUSTER_MODULES would start a second cluster on another worker."""
+    """The cluster modules go first; a test on the cluster outside them is refused (it would start a
+    second cluster on another worker).
+
+    First: they are the longest chain one worker runs (about 15 minutes in CI), and xdist hands
+    modules out in collection order. pytest's own reordering (this hook runs after it) groups the
+    tests by server parameter, so the cluster modules, which have none, came after every module
+    that runs on pg18 or pg15, and their chain ran last while the other worker idled."""
     for item in items:
         module = item.nodeid.split("::", 1)[0]
         if "citus_cluster" in getattr(item, "fixturenames", ()) and module not in CLUSTER_MODULES:
             raise pytest.UsageError(f"{item.nodeid} uses citus_cluster: add its module to CLUSTER_MODULES")
+    items.sort(key=lambda item: item.nodeid.split("::", 1)[0] not in CLUSTER_MODULES)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
