@@ -291,6 +291,17 @@ def test_a_section_shows_every_table_with_groups_per_mart() -> None:
     assert "3 buckets and 12 groups rebuilt" in text
 
 
+def test_the_statement_that_builds_a_mart_counts_whatever_its_last_statement_is() -> None:
+    """dbt reports the create-insert-constrain-analyze call by its last statement: ANALYZE since the
+    marts are analyzed after their rows go in, ALTER TABLE before; both are the build itself."""
+    for last in ("INSERT", "ALTER TABLE", "ANALYZE"):
+        result = fake_result("M", events=10_000_000)
+        for mart in result["full_refresh"]["marts"].values():
+            mart["statements"] = {last: 1.5, "CREATE INDEX": 0.4, "COMMIT": 0.1}
+        text = report.where_the_time_goes(result)
+        assert "adds the grain's unique constraint is 75% of the total and the other index builds 20%" in text
+
+
 def test_side_by_side_shows_s_m_their_ratio_and_l() -> None:
     s = fake_result("S", events=1_000_000)
     m = fake_result("M", events=10_000_000, grow=10.0)
