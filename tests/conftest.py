@@ -75,7 +75,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The cluster modules go first; a test on the cluster outside them is refused (it would start a
     second cluster on another worker).
 
-    First: they are the longest chain one worker runs (about 15 minutes in CI), and xdist hands
+    First: they are the longest chain one worker runs (about 11 minutes in CI), and xdist hands
     modules out in collection order. pytest's own reordering (this hook runs after it) groups the
     tests by server parameter, so the cluster modules, which have none, came after every module
     that runs on pg18 or pg15, and their chain ran last while the other worker idled."""
@@ -122,15 +122,9 @@ def _unavailable(server_id: str) -> str | None:
 @contextlib.contextmanager
 def _opsmart_home(home: Path) -> Iterator[None]:
     """OPSMART_HOME set to ``home`` inside the block, restored after."""
-    old = os.environ.get(connection.HOME_ENV)
-    os.environ[connection.HOME_ENV] = str(home)
-    try:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(connection.HOME_ENV, str(home))
         yield
-    finally:
-        if old is None:
-            os.environ.pop(connection.HOME_ENV, None)
-        else:
-            os.environ[connection.HOME_ENV] = old
 
 
 class ServerPool:
