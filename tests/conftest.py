@@ -162,6 +162,10 @@ class ServerPool:
                 self._servers[server_id] = (server.url("postgres"), None)
         return self._servers[server_id]
 
+    def target_dir(self, server_id: str) -> Path:
+        """A dbt target folder for the CLI's runs on server ``server_id``."""
+        return self._factory.getbasetemp() / f"dbt-target-{server_id}"
+
     @staticmethod
     def _down_embedded(home: Path) -> None:
         with _opsmart_home(home):
@@ -204,10 +208,14 @@ def pg_server(request: pytest.FixtureRequest, server_pool: ServerPool) -> Iterat
             pytest.fail(f"{server_id}: {reason}; CI must run every server in the matrix")
         pytest.skip(f"{server_id}: {reason}")
     url, home = server_pool.start(server_id)
-    if home is None:
-        yield url
-        return
-    with _opsmart_home(home):
+    with pytest.MonkeyPatch.context() as patch:
+        if home is not None:
+            patch.setenv(connection.HOME_ENV, str(home))
+        # The CLI's dbt runs get a target folder per server and worker, not the project's: with
+        # one shared by both workers and all servers, a run found it held by the other worker
+        # (and parsed the project from scratch into a private folder) or parsed for another
+        # server's connection (and parsed it all again).
+        patch.setenv("DBT_TARGET_PATH", str(server_pool.target_dir(server_id)))
         yield url
 
 

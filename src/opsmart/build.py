@@ -132,17 +132,27 @@ def preflight(url: str) -> None:
         )
 
 
+def target_dir() -> Path:
+    """The target folder dbt uses when given none: ``DBT_TARGET_PATH`` (dbt's own variable, relative
+    to the project) when set, else the project's target/."""
+    return connection.project_dir() / os.environ.get("DBT_TARGET_PATH", "target")
+
+
 @contextlib.contextmanager
 def _target_folder() -> Iterator[Path | None]:
-    """dbt's target folder for one run: the project's, or a private one when another run holds it.
+    """dbt's target folder for one run: its usual one (``target_dir``), or a private one when
+    another run holds it.
 
-    Two dbt processes sharing target/ overwrite each other's manifest, partial-parse
+    Two dbt processes sharing a target folder overwrite each other's manifest, partial-parse
     state and run results. The first opsmart run takes an exclusive lock on
-    target/.opsmart.lock and uses target/; a run started meanwhile gets a private
+    .opsmart.lock in it and uses it; a run started meanwhile gets a private
     folder under $OPSMART_HOME, removed afterwards.
     """
-    target = connection.project_dir() / "target"
-    target.mkdir(exist_ok=True)
+    target = target_dir()
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"cannot use dbt's target folder {target}: {exc.strerror or exc}") from None
     with (target / ".opsmart.lock").open("a") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 
@@ -53,12 +56,19 @@ def test_a_selector_that_matches_nothing_fails_the_build(db_url: str) -> None:
     assert "does not match any enabled nodes" in result.stdout
 
 
-def test_a_first_build_on_an_empty_platform_passes_and_says_why_freshness_is_skipped(db_url: str) -> None:
+def test_a_first_build_on_an_empty_platform_passes_and_says_why_freshness_is_skipped(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from support.platform import run_cli
 
+    # dbt's own variable for its target folder is where the build writes (and what it locks)
+    monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "elsewhere"))
     result = run_cli(db_url, "build")
     assert result.returncode == 0, result.stdout[-3000:]
     assert "source freshness: skipped, the platform has no data yet" in result.stdout
+    run_results = json.loads((tmp_path / "elsewhere" / "run_results.json").read_text())
+    assert run_results["args"]["which"] == "build"
+    assert (tmp_path / "elsewhere" / ".opsmart.lock").is_file()
 
 
 @pytest.mark.parametrize("problem", ["password", "database", "server"])

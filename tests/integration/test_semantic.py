@@ -257,9 +257,13 @@ def _target_lock_held() -> bool:
         return False
 
 
-def test_a_build_started_while_mf_runs_writes_elsewhere(loaded_url: str, analyst_url: str) -> None:
+def test_a_build_started_while_mf_runs_writes_elsewhere(
+    loaded_url: str, analyst_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """MetricFlow reads target/semantic_manifest.json, relation names and all, while it runs: a
     build started meanwhile must not rewrite it with another database's names."""
+    # builds in the project's target/, as they do unless DBT_TARGET_PATH says otherwise
+    monkeypatch.delenv("DBT_TARGET_PATH", raising=False)
     # the manifest parsed for this database first, so the run below has nothing to parse
     assert mf(loaded_url, analyst_url, "validate-configs").returncode == 0
     env = dict(os.environ, **{connection.URL_ENV: loaded_url, connection.ANALYST_URL_ENV: analyst_url})
