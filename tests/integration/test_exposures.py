@@ -17,7 +17,7 @@ from opsmart.report import data, snapshot
 def manifest(server_url: str) -> dict:
     """The parsed project (dbt parse connects to no database: this one need not exist)."""
     url = connection.with_database(server_url, "exposures_parse")
-    dbt_ok(url, "parse")
+    dbt_ok(url, "parse", artifacts=True)
     return json.loads((target_dir(url) / "manifest.json").read_text())
 
 

@@ -21,6 +21,10 @@ pytestmark = pytest.mark.every_server
 # Recent enough that source freshness passes; fixed for the whole session.
 ANCHOR = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
 ROUNDS = int(os.environ.get("OPSMART_EXACTNESS_ROUNDS", "20"))
+# On the oldest server, the first third of the same rounds: what differs between versions is how
+# the servers run the marts' SQL, which every round exercises, not the random data, which the
+# embedded server's full set of rounds covers. (The rounds were 660 s of CI's 2,560.)
+OLDEST_SERVER_ROUNDS = max(1, ROUNDS // 3)
 
 
 def small_scale() -> Scale:
@@ -35,14 +39,20 @@ def loaded_url(db_url: str) -> str:
     return db_url
 
 
-def test_incremental_builds_equal_full_refresh_after_every_round_of_changes(loaded_url: str) -> None:
+def test_incremental_builds_equal_full_refresh_after_every_round_of_changes(
+    loaded_url: str, server_version: int
+) -> None:
     rng = random.Random(20261122)
-    for round_no in range(ROUNDS):
+    rounds = OLDEST_SERVER_ROUNDS if server_version == 15 else ROUNDS
+    for round_no in range(rounds):
         seed = rng.randrange(1_000_000)
         fraction = rng.choice([0.005, 0.01, 0.05, 0.2])
         done = mutate.mutate(loaded_url, seed=seed, fraction=fraction, progress=False)
         build_marts(loaded_url)
-        build_marts(loaded_url, full_refresh=True, schema="mart_full")
+        if round_no == 0:
+            build_marts(loaded_url, full_refresh=True, schema="mart_full")
+        else:  # its staging views are made: the marts alone, as the first round did them
+            dbt_ok(loaded_url, "run", "--select", "marts", "--full-refresh", schema="mart_full")
         diff = differing_marts(loaded_url, "mart", "mart_full")
         assert not diff, f"round {round_no} (seed {seed}, fraction {fraction}, {done}): {diff}"
     # the rounds really changed the marts: they are not what the first build made
@@ -56,7 +66,7 @@ def test_incremental_builds_equal_full_refresh_after_every_round_of_changes(load
 
 def test_a_full_refresh_gives_every_mart_its_contract(loaded_url: str) -> None:
     """Columns, types, not-nulls and checks as declared (a full refresh adds them after its rows)."""
-    build_marts(loaded_url, full_refresh=True, schema="mart_full")
+    dbt_ok(loaded_url, "run", "--select", "+marts", "--full-refresh", schema="mart_full", artifacts=True)
     manifest = json.loads((target_dir(loaded_url, "mart_full") / "manifest.json").read_text())
     with psycopg.connect(loaded_url) as conn:
         for mart in MARTS:

@@ -91,7 +91,7 @@ def test_slim_ci_into_a_throwaway_schema_and_its_drop_leave_the_change_log_unpin
 ) -> None:
     prod_state = tmp_path / "prod-state"
     prod_state.mkdir()
-    result = dbt_ok(loaded_url, "build")
+    result = dbt_ok(loaded_url, "build", artifacts=True)
     shutil.copy(Path(result.result.args["target_path"]) / "manifest.json", prod_state / "manifest.json")
     project = copy_project(tmp_path / "project")
     mart = project / "models" / "marts" / "feature_daily.sql"

@@ -14,7 +14,7 @@ from opsmart import build, connection
 
 
 def test_docs_generate_and_every_model_and_column_is_described(db_url: str) -> None:
-    dbt_ok(db_url, "docs", "generate")
+    dbt_ok(db_url, "docs", "generate", artifacts=True)
     manifest = json.loads((target_dir(db_url) / "manifest.json").read_text())
     undocumented = []
     for node in manifest["nodes"].values():
@@ -40,7 +40,7 @@ def test_the_mart_registry_matches_the_dbt_project(db_url: str) -> None:
     """src/opsmart/marts.py, which every command reads, says what models/marts/ says."""
     from opsmart import marts
 
-    dbt_ok(db_url, "parse")
+    dbt_ok(db_url, "parse", artifacts=True)
     manifest = json.loads((target_dir(db_url) / "manifest.json").read_text())
     declared = {
         (

@@ -320,7 +320,7 @@ def test_a_transformer_login_runs_dbt_build_and_no_secret_reaches_a_mart_or_a_lo
         first = build.dbt(["build"], url, capture=True, target_path=tmp_path / "t1")
         assert first.returncode == 0, first.stdout[-4000:]
         # ... and a full refresh, which replaces every relation
-        second = build.dbt(["run", "--full-refresh"], url, capture=True, target_path=tmp_path / "t2")
+        second = build.dbt(["run", "--full-refresh"], url, capture=True, target_path=tmp_path / "t1")
         assert second.returncode == 0, second.stdout[-4000:]
         logs = first.stdout + first.stderr + second.stdout + second.stderr
         logs += "".join(p.read_text(errors="replace") for p in tmp_path.rglob("*.log"))

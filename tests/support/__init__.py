@@ -110,8 +110,13 @@ def target_dir(url: str, schema: str = "mart") -> Path:
     return connection.home_dir() / "dbt-targets" / f"{dbname}-{schema}"
 
 
-def run_dbt(url: str, *args: str, schema: str = "mart") -> dbtRunnerResult:
-    """One dbt command against ``url`` with marts in ``schema``, in this process."""
+def run_dbt(url: str, *args: str, schema: str = "mart", artifacts: bool = False) -> dbtRunnerResult:
+    """One dbt command against ``url`` with marts in ``schema``, in this process.
+
+    Without ``artifacts``, dbt writes no manifest.json or run_results.json (``--no-write-json``):
+    writing them is about a sixth of an incremental build of the tiny data, and most tests
+    read what dbt returns instead. Its partial-parsing state is written either way.
+    """
     target = target_dir(url, schema)
     project = str(connection.project_dir())
     with _environment(build.dbt_env(builder_url(url), schema)):
@@ -124,6 +129,7 @@ def run_dbt(url: str, *args: str, schema: str = "mart") -> dbtRunnerResult:
                 str(target),
                 "--log-path",
                 str(target / "logs"),
+                *([] if artifacts else ["--no-write-json"]),
             ]
         )
 
@@ -145,9 +151,9 @@ def failing_nodes(result: dbtRunnerResult) -> set[str]:
     }
 
 
-def dbt_ok(url: str, *args: str, schema: str = "mart") -> dbtRunnerResult:
+def dbt_ok(url: str, *args: str, schema: str = "mart", artifacts: bool = False) -> dbtRunnerResult:
     """Run dbt; fail the test with dbt's per-node results when it fails."""
-    result = run_dbt(url, *args, schema=schema)
+    result = run_dbt(url, *args, schema=schema, artifacts=artifacts)
     assert result.success, f"dbt {' '.join(args)} failed:\n{_summary(result)}"
     return result
 
