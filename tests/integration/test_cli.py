@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -88,3 +89,29 @@ def test_build_against_an_unreachable_database_is_one_line(cli, db_url: str, pro
     }[problem]
     _one_line(cli("build", env={"OPSMART_DATABASE_URL": url}), expected)
     _one_line(cli("bootstrap", env={"OPSMART_DATABASE_URL": url}), expected)
+
+
+def test_stale_sources_fail_the_build_after_it_built_and_vacuumed_the_marts(loaded_url: str) -> None:
+    """``opsmart build`` is dbt build, then source freshness, in one dbt process: the freshness
+    error is the build's exit status, and the marts the build changed are vacuumed all the same."""
+    import psycopg
+    from support.platform import run_cli
+
+    with psycopg.connect(loaded_url, autocommit=True) as conn:
+        # no message for 30 days, and an event for the build to count
+        conn.execute("update ops.message set created_at = created_at - interval '30 days'")
+        conn.execute(
+            "insert into ops.event (organization_id, source, feature_key, occurred_at)"
+            " select id, 'api', 'stale-sources', now() from ops.organization order by id limit 1"
+        )
+    result = run_cli(loaded_url, "build")
+    out = re.sub(r"\x1b\[[0-9;]*m", "", result.stdout)  # dbt's colours
+    assert result.returncode == 1, out[-3000:]
+    assert "PASS=" in out and "ERROR=0" in out  # the build itself passed
+    assert "ERROR STALE freshness of ops.message" in out
+    with psycopg.connect(loaded_url) as conn:
+        vacuumed = conn.execute(
+            "select last_vacuum is not null from pg_stat_user_tables"
+            " where schemaname = 'mart' and relname = 'feature_daily'"
+        ).fetchone()[0]
+    assert vacuumed

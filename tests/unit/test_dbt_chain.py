@@ -1,0 +1,32 @@
+"""opsmart.dbt_chain: dbt commands one after another in one process, with real dbt (no database)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from opsmart import dbt_chain
+
+
+def test_the_arguments_split_into_commands_at_each_then() -> None:
+    assert dbt_chain.commands(["build", "--select", "x", "--then", "source", "freshness"]) == [
+        ["build", "--select", "x"],
+        ["source", "freshness"],
+    ]
+    with pytest.raises(ValueError, match="empty dbt command"):
+        dbt_chain.commands(["build", "--then"])
+
+
+def test_the_chain_stops_at_the_first_failure_with_its_status(tmp_path: Path) -> None:
+    statuses = tmp_path / "statuses"
+    chain = ["--version", "--then", "build", "--no-such-flag", "--then", "--version"]
+    status = dbt_chain.main([str(statuses), *chain])
+    assert status == 2  # what dbt exits with on a bad option
+    assert statuses.read_text().split() == ["0", "2"]  # the third command never ran
+
+
+def test_a_chain_that_passes_exits_zero(tmp_path: Path) -> None:
+    statuses = tmp_path / "statuses"
+    assert dbt_chain.main([str(statuses), "--version", "--then", "--version"]) == 0
+    assert statuses.read_text().split() == ["0", "0"]
