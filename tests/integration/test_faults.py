@@ -84,7 +84,10 @@ def test_a_server_restart_mid_build_leaves_the_mart_as_before_and_the_next_build
     changed_url: str, tmp_path
 ) -> None:
     before = _digests(changed_url)
-    proc = dbt_process(changed_url, "run", "--select", "marts", "--vars", PAUSE, target=tmp_path / "target")
+    # --fail-fast: a mart that dbt's other thread started once the server was back would sleep
+    # in the hook for the whole timeout (seen in CI), and commit after it
+    args = ["run", "--select", "marts", "--vars", PAUSE, "--fail-fast"]
+    proc = dbt_process(changed_url, *args, target=tmp_path / "target")
     try:
         wait_for_query(changed_url, "%pg_sleep(120%")
         localdb.server().restart()
