@@ -373,25 +373,37 @@ def citus_bindir() -> Path:
     return bindir
 
 
+SESSION_CLUSTER = pytest.StashKey[CitusCluster]()
+
+
 @pytest.fixture(scope="session")
-def citus_cluster(tmp_path_factory: pytest.TempPathFactory, citus_bindir: Path) -> Iterator[CitusCluster]:
+def citus_cluster(
+    tmp_path_factory: pytest.TempPathFactory, citus_bindir: Path, pytestconfig: pytest.Config
+) -> Iterator[CitusCluster]:
     """A Citus coordinator and two workers for the session (``support.cluster.CitusCluster``)."""
     from opsmart.cluster import nodes
 
     cluster = nodes.Cluster(tmp_path_factory.mktemp("citus") / "cluster", durable=False, bindir=citus_bindir)
     try:
         cluster.up(workers=2)
-        yield CitusCluster(cluster)
+        pytestconfig.stash[SESSION_CLUSTER] = CitusCluster(cluster)
+        yield pytestconfig.stash[SESSION_CLUSTER]
     finally:
+        del pytestconfig.stash[SESSION_CLUSTER]
         cluster.remove()
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[pytest.TestReport]:
-    """A failed test on the Citus cluster reports any server process that died there."""
+    """A failed test of a cluster module reports any server process that died on the cluster.
+
+    From the session's stash, not the test's arguments: test_citus.py reaches the cluster
+    through a module fixture's getfixturevalue, so its tests never name it (and a coordinator
+    that crashed in CI went unreported)."""
     report = yield
-    cluster = getattr(item, "funcargs", {}).get("citus_cluster")
-    if report.failed and isinstance(cluster, CitusCluster):
+    in_cluster_module = item.nodeid.split("::")[0] in CLUSTER_MODULES
+    cluster = item.config.stash.get(SESSION_CLUSTER, None) if in_cluster_module else None
+    if report.failed and cluster is not None:
         crashes = cluster.crash_lines()
         if crashes:
             report.sections.append(("Citus cluster: server processes that died", "\n".join(crashes[-30:])))
