@@ -186,8 +186,8 @@ def _context(url: str) -> dict:
     return {"orgs": orgs, "users": [*users, None], "runs": runs, "now": now}
 
 
-def _build_loop(build_once: Callable[[], bool], stop: threading.Event, phase: Phase) -> None:
-    while not stop.is_set():
+def _build_loop(build_once: Callable[[], bool], done: Callable[[], bool], phase: Phase) -> None:
+    while not done():
         began = time.perf_counter()
         if build_once():
             phase.builds += 1
@@ -204,12 +204,15 @@ def measure(
     select: str = "marts",
     seed: int = 1,
     build_once: Callable[[], bool] | None = None,
+    min_builds: int = 1,
 ) -> Report:
     """A quiet phase and a phase with builds, ``seconds`` each; then the final build and the comparison.
 
     ``build_once`` runs one build and says whether it passed (default: ``dbt run``
-    of ``select``). The marts must have been built once already (their staging
-    views must exist).
+    of ``select``). The phase with builds starts no build after its ``seconds``, and
+    lasts until the build then running and at least ``min_builds`` builds have
+    finished, all of them while the writers commit. The marts must have been built
+    once already (their staging views must exist).
     """
     context = _context(url)
     build_url = build.build_url(url)
@@ -220,33 +223,37 @@ def measure(
             return build.dbt(["run", "--select", select], build_url, capture=True).returncode == 0
 
     stop = threading.Event()
-    builder_stop = threading.Event()
+    time_up = threading.Event()
     threads = [_Writer(url, seed * 1000 + i, stop, context) for i in range(writers)]
     phases = [Phase("without builds"), Phase("with builds")]
+    busy = phases[1]
+
+    def builds_done() -> bool:
+        # no build starts once the phase's time is up and enough builds have finished
+        return stop.is_set() or (time_up.is_set() and busy.builds + busy.build_failures >= min_builds)
+
     for t in threads:
         t.start()
-    builder = None
+    builder = threading.Thread(target=_build_loop, args=(build_once, builds_done, busy), daemon=True)
     try:
         for phase in phases:
             for t in threads:
                 t.phase = phase
-            if phase is phases[1]:
-                builder = threading.Thread(
-                    target=_build_loop, args=(build_once, builder_stop, phase), daemon=True
-                )
+            if phase is busy:
                 builder.start()
             began = time.perf_counter()
             time.sleep(seconds)
-            # Builds overlap the writers: the phase lasts until at least one has finished.
-            while builder is not None and phase.builds + phase.build_failures == 0:
-                time.sleep(0.1)
+            if phase is busy:
+                time_up.set()
+                # Builds overlap the writers: the phase lasts until its last build has finished.
+                while builder.is_alive():
+                    builder.join(0.1)
             phase.seconds = time.perf_counter() - began
             for t in threads:
                 t.phase = None
     finally:
         stop.set()
-        builder_stop.set()
-        for t in [*threads, *([builder] if builder else [])]:
+        for t in [*threads, *([builder] if builder.ident is not None else [])]:
             t.join()
     for t in threads:
         if t.failure is not None:
