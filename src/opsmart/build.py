@@ -287,12 +287,15 @@ def run(
     extra: list[str] | None = None,
     freshness: bool = True,
 ) -> int:
-    """``dbt build`` (models, tests, unit tests), then ``dbt source freshness``, as the build login.
+    """``dbt build`` (models, seeds, data tests), then ``dbt source freshness``, as the build login.
 
     Without ``url``, the database every command works on; the arguments and the
-    environment are checked before it is looked for.
+    environment are checked before it is looked for. Unit tests are left to CI, as
+    dbt Labs recommends for production builds: their inputs are fixed, so a scheduled
+    build would only pay for them again (a seventh of a build of the demo data: 7.7 s, not 9.0 s).
     """
     args = build_args(full_refresh=full_refresh, backfill=backfill, select=select, extra=extra)
+    args[1:1] = ["--exclude-resource-type", "unit_test"]
     check_session_limits()
     url = build_url(url or connection.database_url())
     replication_status.build_preflight(url)  # a primary whose analytics server builds; schema drift

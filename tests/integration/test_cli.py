@@ -69,6 +69,9 @@ def test_a_first_build_on_an_empty_platform_passes_and_says_why_freshness_is_ski
     assert "source freshness: skipped, the platform has no data yet" in result.stdout
     run_results = json.loads((tmp_path / "elsewhere" / "run_results.json").read_text())
     assert run_results["args"]["which"] == "build"
+    # a scheduled build runs models, seeds and data tests; unit tests are CI's (dbt_tests)
+    kinds = {r["unique_id"].split(".")[0] for r in run_results["results"]}
+    assert "unit_test" not in kinds and {"model", "seed", "test"} <= kinds, kinds
     assert (tmp_path / "elsewhere" / ".opsmart.lock").is_file()
 
 
