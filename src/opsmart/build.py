@@ -178,8 +178,10 @@ def dbt(
     capture: bool = False,
     target_path: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run one dbt command in the project; output streams through unless ``capture``."""
-    return _dbt_process(lambda paths: [*_dbt_executable(), *args, *paths], url, schema, capture, target_path)
+    """Run one dbt command in the project (a chain of one, ``opsmart.dbt_chain``); output
+    streams through unless ``capture``."""
+    chain = dbt_chain.command()
+    return _dbt_process(lambda paths: [*chain, *args, *paths], url, schema, capture, target_path)
 
 
 def dbt_sequence(commands: list[list[str]], url: str) -> list[int]:
@@ -190,7 +192,7 @@ def dbt_sequence(commands: list[list[str]], url: str) -> list[int]:
         statuses.touch()
 
         def chain(paths: list[str]) -> list[str]:
-            cmd = [sys.executable, "-m", "opsmart.dbt_chain", str(statuses)]
+            cmd = dbt_chain.command(statuses)
             for i, args in enumerate(commands):
                 cmd += [*([dbt_chain.THEN] if i else []), *args, *paths]
             return cmd

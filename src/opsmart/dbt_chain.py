@@ -12,13 +12,39 @@ caller knows which command the chain stopped at.
 
 Signals are the parent's business (``opsmart.interrupts``): it stops this process as it
 stops a ``dbt`` one.
+
+Every dbt process opsmart starts is this one (``build.dbt`` runs a chain of one command),
+so that it also runs with Python's cycle collector tuned for dbt (``tune_collector``).
 """
 
 from __future__ import annotations
 
+import gc
+import os
 import sys
 
 THEN = "--then"
+# Collect the youngest generation every 50,000 new container objects, not CPython's 700.
+YOUNGEST_THRESHOLD = 50_000
+
+
+def command(status_file: str | os.PathLike[str] = os.devnull) -> list[str]:
+    """The chain's executable and status file; the dbt commands follow."""
+    return [sys.executable, "-m", "opsmart.dbt_chain", str(status_file)]
+
+
+def tune_collector() -> None:
+    """Run Python's cycle collector far less often than by default, as dbt's work wants.
+
+    dbt allocates container objects by the million (a Jinja context per node, events,
+    agate tables) and keeps a few hundred thousand alive (the manifest). With CPython's
+    threshold of 700 the collector ran about 1,260 times in one ``dbt build`` of the demo
+    data, for 0.74-0.94 s of the process's 9-11 s of CPU, mostly walking the same live
+    objects again; at 50,000 it runs 17 times, for 0.45-0.63 s. mypy raises the threshold
+    for the same reason (``gc.set_threshold`` in mypy/build.py).
+    """
+    _, older, oldest = gc.get_threshold()
+    gc.set_threshold(YOUNGEST_THRESHOLD, older, oldest)
 
 
 def commands(argv: list[str]) -> list[list[str]]:
@@ -50,6 +76,7 @@ def run_one(args: list[str]) -> int:
 
 
 def main(argv: list[str]) -> int:
+    tune_collector()
     status_file, *rest = argv
     with open(status_file, "w") as statuses:
         for args in commands(rest):

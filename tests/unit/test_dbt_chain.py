@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -30,3 +32,18 @@ def test_a_chain_that_passes_exits_zero(tmp_path: Path) -> None:
     statuses = tmp_path / "statuses"
     assert dbt_chain.main([str(statuses), "--version", "--then", "--version"]) == 0
     assert statuses.read_text().split() == ["0", "0"]
+
+
+def test_the_chain_runs_dbt_with_the_collector_tuned(tmp_path: Path) -> None:
+    # a fresh interpreter, as build.dbt starts it: CPython's default threshold until main() runs
+    probe = (
+        "import gc, sys\n"
+        "from opsmart import dbt_chain\n"
+        "assert gc.get_threshold()[0] == 700\n"
+        "dbt_chain.run_one = lambda args: print(gc.get_threshold()[0]) or 0\n"
+        "sys.exit(dbt_chain.main([sys.argv[1], '--version']))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe, str(tmp_path / "statuses")], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.split() == [str(dbt_chain.YOUNGEST_THRESHOLD)]
