@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import tarfile
 import tempfile
 from pathlib import Path
 
@@ -67,6 +69,56 @@ def test_a_failed_build_step_is_one_line_naming_the_compilers_error(tmp_path: Pa
     message = str(failed.value)
     assert message.startswith("building Citus failed at make: x.c:3:1: error: unknown type name foo")
     assert str(tmp_path / "make.log") in message and "\n" not in message
+
+
+def _tarball(path: Path, *members: tarfile.TarInfo) -> Path:
+    with tarfile.open(path, "w:gz") as tar:
+        for member in members:
+            data = b"#!/bin/sh\n" if member.isfile() else b""
+            member.size = len(data)
+            tar.addfile(member, io.BytesIO(data) if member.isfile() else None)
+    return path
+
+
+def _member(name: str, kind: bytes = tarfile.REGTYPE, link: str = "") -> tarfile.TarInfo:
+    member = tarfile.TarInfo(name)
+    member.type, member.linkname = kind, link
+    return member
+
+
+@pytest.mark.parametrize("with_filters", [True, False], ids=["tar filter", "python without filters"])
+def test_the_source_tarball_is_extracted_without_its_top_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, with_filters: bool
+) -> None:
+    if not with_filters:  # as on Python 3.11.0-3.11.3 (Debian's 3.11.2)
+        monkeypatch.delattr(tarfile, "tar_filter", raising=False)
+    tarball = _tarball(
+        tmp_path / "citus.tar.gz",
+        _member("citus-14.0.1", tarfile.DIRTYPE),
+        _member("citus-14.0.1/configure"),
+        _member("citus-14.0.1/src/link", tarfile.SYMTYPE, "../configure"),
+    )
+    build._extract(tarball, tmp_path / "src")
+    assert (tmp_path / "src" / "configure").read_bytes() == b"#!/bin/sh\n"
+    assert (tmp_path / "src" / "src" / "link").resolve() == (tmp_path / "src" / "configure").resolve()
+
+
+@pytest.mark.parametrize(
+    "escape",
+    [
+        _member("citus-14.0.1/../../outside"),
+        _member("citus-14.0.1/link", tarfile.SYMTYPE, "../../outside"),
+        _member("citus-14.0.1/link", tarfile.SYMTYPE, "/etc/passwd"),
+    ],
+    ids=["dot-dot", "relative link", "absolute link"],
+)
+def test_a_tarball_member_pointing_outside_its_folder_is_refused(
+    tmp_path: Path, escape: tarfile.TarInfo
+) -> None:
+    tarball = _tarball(tmp_path / "bad.tar.gz", _member("citus-14.0.1/configure"), escape)
+    with pytest.raises(UserError, match="refusing to extract"):
+        build._extract(tarball, tmp_path / "deep" / "src")
+    assert not (tmp_path / "outside").exists()
 
 
 def test_socket_folders_fall_back_to_a_short_path_when_the_cluster_is_deep(tmp_path: Path) -> None:

@@ -232,9 +232,28 @@ def _extract(tarball: Path, into: Path) -> None:
         top = members[0].name.split("/")[0]
         for member in members:  # strip the top folder, like tar --strip-components=1
             member.name = member.name.partition("/")[2]
-        tar.extractall(into, members=[m for m in members if m.name], filter="tar")
+        kept = [m for m in members if m.name]
+        for member in kept:  # Python 3.11.0-3.11.3 (Debian's 3.11.2) has no extraction filters
+            _refuse_escape(member, tarball)
+        if hasattr(tarfile, "tar_filter"):
+            tar.extractall(into, members=kept, filter="tar")
+        else:
+            tar.extractall(into, members=kept)  # noqa: S202 - every member checked above
     if not (into / "configure").is_file():
         raise UserError(f"{tarball} holds no Citus source tree (top folder {top})")
+
+
+def _refuse_escape(member: tarfile.TarInfo, tarball: Path) -> None:
+    """What the "tar" filter refuses: a device, or a member or link target outside the folder."""
+    names = [member.name]
+    if member.issym():
+        names.append(os.path.join(os.path.dirname(member.name), member.linkname))
+    elif member.islnk():
+        names.append(member.linkname)
+    for name in names:
+        normal = os.path.normpath(name)
+        if member.isdev() or os.path.isabs(normal) or normal == ".." or normal.startswith("../"):
+            raise UserError(f"{tarball}: refusing to extract {member.name!r}, pointing outside its folder")
 
 
 def _build(release: str, target: Target, tarball: Path, folder: Path) -> float:
