@@ -211,14 +211,15 @@ $$;
 -- relation_is_a_known_shard(oid) to every query that reads pg_class, and
 -- in Citus 14.0.1 that function dereferences a NULL name (segmentation
 -- fault, the coordinator restarts) for an index whose table another
--- session has just dropped. The scan of pg_class below met the temp tables
--- and __dbt_backup tables that a build's other thread drops; the leaves it
--- looks up are never shards, so the filter changes nothing else.
+-- session has just dropped. The scan of pg_class below meets the tables
+-- (temp tables, dbt's __dbt_backup) that a build's other thread drops; the leaves it
+-- looks up are never shards, so the filter changes nothing else. (The
+-- setting's name is quoted: sqlfluff cannot parse a dotted one there.)
 create or replace function ops.mart_source_identity(sources text[]) returns jsonb
 language plpgsql stable
 security invoker
 set search_path = pg_catalog, pg_temp
-set citus.override_table_visibility = off
+set "citus.override_table_visibility" = off
 as $$
 declare
     result jsonb := '{}'::jsonb;
