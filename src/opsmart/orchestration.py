@@ -15,6 +15,8 @@ previous run still builds, so runs never overlap.
 
 # (no `from __future__ import annotations`: dagster reads the context's annotation at run time)
 import contextlib
+import fcntl
+import json
 import os
 from collections.abc import Iterator
 from typing import Any
@@ -44,8 +46,14 @@ UNFINISHED = [
 ]
 
 
-def project() -> tuple[DbtProject, DbtCliResource]:
-    """The dbt project and the resource that runs its dbt; the manifest the definitions read, parsed now."""
+def project() -> tuple[DbtProject, DbtCliResource, dict[str, Any]]:
+    """The dbt project, the resource that runs its dbt, and the manifest the definitions read, parsed now.
+
+    Parsed and read under a lock of the target folder: ``dagster dev`` loads this module in
+    several processes at once (as pytest-xdist's workers do when they collect the tests), and
+    dbt writes manifest.json in place, so a process reading it while another parses could get
+    half of it (CI did: "unexpected end of data").
+    """
     dbt_project = DbtProject(
         project_dir=connection.project_dir(),
         target_path=connection.ensure_home() / "dagster" / "target",
@@ -53,8 +61,12 @@ def project() -> tuple[DbtProject, DbtCliResource]:
     )
     # the virtualenv's dbt, on PATH or not (dagster-dbt's own preparer looks on PATH only)
     resource = DbtCliResource(project_dir=dbt_project, dbt_executable=build._dbt_executable()[0])
-    resource.cli(["parse", "--quiet"], target_path=dbt_project.target_path).wait()
-    return dbt_project, resource
+    dbt_project.target_path.mkdir(parents=True, exist_ok=True)
+    with (dbt_project.target_path / ".opsmart.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        resource.cli(["parse", "--quiet"], target_path=dbt_project.target_path).wait()
+        manifest = json.loads(dbt_project.manifest_path.read_bytes())
+    return dbt_project, resource, manifest
 
 
 @contextlib.contextmanager
@@ -70,10 +82,10 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
         os.environ.update(saved)
 
 
-PROJECT, DBT = project()
+PROJECT, DBT, MANIFEST = project()
 
 
-@dbt_assets(manifest=PROJECT.manifest_path, project=PROJECT, name="opsmart_dbt")
+@dbt_assets(manifest=MANIFEST, project=PROJECT, name="opsmart_dbt")
 def opsmart_dbt(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
     """``dbt build`` as the build login, after the checks ``opsmart build`` makes."""
     url = build.build_url(connection.database_url())

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import psycopg
 import pytest
 from support import BUILDER, IN_CI, builder_url
@@ -66,3 +73,38 @@ def test_it_refuses_to_build_as_a_superuser_like_opsmart_build(
     assert not result.success
     failure = next(e for e in result.all_events if e.is_step_failure)
     assert "builds run as a login of opsmart_transformer" in str(failure.step_failure_data.error)
+
+
+def _waiting_on(path: Path) -> bool:
+    """Whether some process waits for a lock of ``path`` (a "->" line of /proc/locks)."""
+    inode = f":{path.stat().st_ino} "
+    locks = Path("/proc/locks").read_text().splitlines()
+    return any(line.split()[1] == "->" and inode in line for line in locks)
+
+
+def test_a_process_loading_the_definitions_waits_for_another_ones_parse(tmp_path: Path) -> None:
+    """dagster dev loads the module in several processes, and dbt writes manifest.json in place:
+    one may read it only when no other is parsing (CI once collected half a manifest)."""
+    target = tmp_path / "home" / "dagster" / "target"
+    target.mkdir(parents=True)
+    lock_path = target / ".opsmart.lock"
+    half = b'{"metadata": {"dbt_schema_version": '
+    with lock_path.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # as a process in the middle of its parse
+        (target / "manifest.json").write_bytes(half)
+        count_nodes = "from opsmart import orchestration; print(len(orchestration.MANIFEST['nodes']))"
+        loader = subprocess.Popen(
+            [sys.executable, "-c", count_nodes],
+            env={**os.environ, connection.HOME_ENV: str(tmp_path / "home")},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 120
+        while not _waiting_on(lock_path) and loader.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _waiting_on(lock_path), loader.communicate()[1][-2000:] if loader.poll() is not None else ""
+        assert (target / "manifest.json").read_bytes() == half  # it parses nothing meanwhile
+    out, err = loader.communicate(timeout=300)
+    assert loader.returncode == 0, err[-2000:]
+    assert int(out.split()[-1]) > 30  # the whole manifest: every model, seed and test
