@@ -18,7 +18,7 @@ import pytest
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 from support import MARTS, build_marts, dbt_ok, mart_digest
-from support.platform import ANCHOR, load_tiny, login_role, run_cli
+from support.platform import ANCHOR, login_role, run_cli
 from support.processes import (
     Cli,
     assert_interrupted,
@@ -37,8 +37,10 @@ from opsmart.synth.scale import Scale
 SCHEMAS = ("core", "ops", "mart")
 
 
-def test_backup_and_restore_round_trip_preserves_every_table(db_url: str, make_database, tmp_path) -> None:
-    source = load_tiny(db_url)
+def test_backup_and_restore_round_trip_preserves_every_table(
+    loaded_url: str, make_database, tmp_path
+) -> None:
+    source = loaded_url
     dump = tmp_path / "opsmart.dump"
     result = run_cli(source, "backup", str(dump))
     assert result.returncode == 0, result.stderr

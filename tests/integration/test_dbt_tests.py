@@ -2,56 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import uuid
-from collections.abc import Iterator
-
 import psycopg
 import pytest
-from psycopg import sql
 from support import dbt_fails, dbt_ok, run_dbt
 
-from opsmart import connection
-from opsmart.synth import generate
-from opsmart.synth.scale import Scale
-
 pytestmark = pytest.mark.every_server
-
-ANCHOR = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
-
-
-@pytest.fixture(scope="module")
-def loaded_template(server_url: str, template_url: str) -> Iterator[str]:
-    """A database with generated data and built marts, cloned for each case."""
-    name = f"loaded_{uuid.uuid4().hex[:8]}"
-    template = connection.conninfo_to_dict(template_url)["dbname"]
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("create database {} template {}").format(sql.Identifier(name), sql.Identifier(template))
-        )
-    url = connection.with_database(server_url, name)
-    generate.generate(url, Scale.preset("tiny"), seed=11, anchor=ANCHOR, progress=False)
-    dbt_ok(url, "seed")  # the catalogs some tests read
-    dbt_ok(url, "run")
-    yield name
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
-
-
-@pytest.fixture
-def clone_url(server_url: str, loaded_template: str) -> Iterator[str]:
-    # the same name for every case keeps dbt's partial parsing valid between them
-    name = "opsmart_dbt_test_case"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
-        conn.execute(
-            sql.SQL("create database {} template {}").format(
-                sql.Identifier(name), sql.Identifier(loaded_template)
-            )
-        )
-    yield connection.with_database(server_url, name)
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
 
 
 DROP_UNIQUE = """
@@ -159,36 +114,36 @@ CASES = [
 ]
 
 
-def test_every_data_and_unit_test_passes_on_generated_data(clone_url: str) -> None:
-    result = dbt_ok(clone_url, "test")
+def test_every_data_and_unit_test_passes_on_generated_data(loaded_url: str) -> None:
+    result = dbt_ok(loaded_url, "test")
     statuses = {(str(r.node.resource_type), str(r.status)) for r in result.result.results}
     tests = {(kind, status) for kind, status in statuses if kind != "operation"}  # the project's hooks
     assert tests == {("test", "pass"), ("unit_test", "pass")}, statuses
 
 
 @pytest.mark.parametrize(("breakage", "selector"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_data_test_fails_on_data_that_breaks_it(clone_url: str, breakage: str, selector: str) -> None:
-    selected = {str(r.node.name) for r in dbt_ok(clone_url, "test", "--select", selector).result.results}
+def test_data_test_fails_on_data_that_breaks_it(loaded_url: str, breakage: str, selector: str) -> None:
+    selected = {str(r.node.name) for r in dbt_ok(loaded_url, "test", "--select", selector).result.results}
     assert selected, f"{selector} selects no test"
-    with psycopg.connect(clone_url, autocommit=True) as conn:
+    with psycopg.connect(loaded_url, autocommit=True) as conn:
         conn.execute(breakage)
-    failing = dbt_fails(clone_url, "test", "--select", selector)
+    failing = dbt_fails(loaded_url, "test", "--select", selector)
     assert failing and failing <= selected, (failing, selected)
 
 
-def test_source_freshness_errors_when_events_stop_arriving(clone_url: str) -> None:
-    dbt_ok(clone_url, "source", "freshness", "--select", "source:ops.event")
-    with psycopg.connect(clone_url, autocommit=True) as conn:
+def test_source_freshness_errors_when_events_stop_arriving(loaded_url: str) -> None:
+    dbt_ok(loaded_url, "source", "freshness", "--select", "source:ops.event")
+    with psycopg.connect(loaded_url, autocommit=True) as conn:
         conn.execute("update ops.event set received_at = received_at - interval '30 days'")
-    assert dbt_fails(clone_url, "source", "freshness", "--select", "source:ops.event") == {"event"}
+    assert dbt_fails(loaded_url, "source", "freshness", "--select", "source:ops.event") == {"event"}
 
 
-def test_a_metric_the_catalog_lacks_is_a_warning_not_a_failure(clone_url: str) -> None:
-    with psycopg.connect(clone_url) as conn:
+def test_a_metric_the_catalog_lacks_is_a_warning_not_a_failure(loaded_url: str) -> None:
+    with psycopg.connect(loaded_url) as conn:
         conn.execute(
             "update mart.metric_timeseries set metric_key = 'analysis.brand_new'"
             " where ctid = (select min(ctid) from mart.metric_timeseries)"
         )
-    result = run_dbt(clone_url, "test", "--select", "test_name:opsmart_metrics_catalogued,metric_timeseries")
+    result = run_dbt(loaded_url, "test", "--select", "test_name:opsmart_metrics_catalogued,metric_timeseries")
     assert result.success
     assert [str(r.status) for r in result.result.results if r.node.resource_type == "test"] == ["warn"]

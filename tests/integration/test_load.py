@@ -13,19 +13,19 @@ import os
 from pathlib import Path
 
 import pytest
-from support.platform import dbt_process, load_tiny, run_cli
+from support.platform import dbt_process, run_cli
 
 from opsmart import load
 
 pytestmark = pytest.mark.every_server
 
-SECONDS = float(os.environ.get("OPSMART_LOAD_SECONDS", "8"))
+SECONDS = float(os.environ.get("OPSMART_LOAD_SECONDS", "3"))
 
 
 def test_builds_with_their_tests_pass_while_writers_commit_and_marts_end_exact(
-    db_url: str, tmp_path: Path
+    loaded_url: str, tmp_path: Path
 ) -> None:
-    url = load_tiny(db_url)
+    url = loaded_url
     outputs: list[str] = []
     kinds = itertools.cycle(["opsmart build", "dbt build"])
 

@@ -10,33 +10,18 @@ import random
 import psycopg
 import pytest
 from support import MARTS, build_marts, dbt_ok, differing_marts, mart_digest, row_versions, target_dir
-from support.platform import run_cli
+from support.platform import ANCHOR, run_cli
 
 from opsmart import connection
-from opsmart.synth import generate, mutate
-from opsmart.synth.scale import Scale
+from opsmart.synth import mutate
 
 pytestmark = pytest.mark.every_server
 
-# Recent enough that source freshness passes; fixed for the whole session.
-ANCHOR = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
 ROUNDS = int(os.environ.get("OPSMART_EXACTNESS_ROUNDS", "20"))
 # On the oldest server, the first third of the same rounds: what differs between versions is how
 # the servers run the marts' SQL, which every round exercises, not the random data, which the
 # embedded server's full set of rounds covers. (The rounds were 660 s of CI's 2,560.)
 OLDEST_SERVER_ROUNDS = max(1, ROUNDS // 3)
-
-
-def small_scale() -> Scale:
-    return Scale.preset("tiny")
-
-
-@pytest.fixture
-def loaded_url(db_url: str) -> str:
-    """A database with tiny generated data and the marts built once."""
-    generate.generate(db_url, small_scale(), seed=7, anchor=ANCHOR, progress=False)
-    dbt_ok(db_url, "run")
-    return db_url
 
 
 def test_incremental_builds_equal_full_refresh_after_every_round_of_changes(

@@ -6,7 +6,7 @@ import uuid
 
 import psycopg
 from support import build_marts
-from support.platform import assert_marts_exact, load_tiny, run_cli
+from support.platform import assert_marts_exact, run_cli
 
 PERSONAL = {
     "core.users": "id = %(u)s",
@@ -32,8 +32,8 @@ def _counts(conn: psycopg.Connection, user) -> dict[str, int]:
     return counts
 
 
-def test_purge_removes_a_users_personal_data_from_ops_then_the_marts(db_url: str) -> None:
-    url = load_tiny(db_url)
+def test_purge_removes_a_users_personal_data_from_ops_then_the_marts(loaded_url: str) -> None:
+    url = loaded_url
     with psycopg.connect(url) as conn:
         user, email = conn.execute(
             """select u.id, u.email from core.users as u
