@@ -93,11 +93,27 @@
 {%- endmacro %}
 
 
-{#- Why this mart must be rebuilt in full now, or none. -#}
+{#-
+    Why this mart must be rebuilt in full now, or none. Asked once per phase of
+    the model (compiling its SQL, then running its materialization), which asks
+    is_incremental() several times: the answer is kept in the model's context,
+    so every question in a phase gets the same answer, and costs one query.
+-#}
 {% macro opsmart_rebuild_reason() -%}
     {%- if not execute or config.get('bucket_grain') is none -%}
         {{- return(none) -}}
     {%- endif -%}
+    {%- set kept = context.get('opsmart_rebuild_reason_of') -%}
+    {%- if kept is not none and kept[0] == this | string -%}
+        {{- return(kept[1]) -}}
+    {%- endif -%}
+    {%- set reason = opsmart_rebuild_reason_now() -%}
+    {%- do context.update({'opsmart_rebuild_reason_of': [this | string, reason]}) -%}
+    {{- return(reason) -}}
+{%- endmacro %}
+
+
+{% macro opsmart_rebuild_reason_now() -%}
     {%- set state = opsmart_ops_relation('mart_build_state') -%}
     {%- set query -%}
         select
