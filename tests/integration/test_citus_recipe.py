@@ -14,7 +14,6 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from support import build_marts, differing_marts, ensure_builder
 
 from opsmart import postgres
 
@@ -27,7 +26,7 @@ def _one(url: str, query: str) -> object:
         return conn.execute(query).fetchone()[0]  # type: ignore[index]
 
 
-def test_the_readme_recipe_makes_a_cluster_and_builds_exact_distributed_marts(
+def test_the_readme_recipe_makes_a_cluster_and_builds_distributed_marts_as_the_build_login(
     citus_bindir: Path, tmp_path: Path
 ) -> None:
     """README, "Outgrowing one machine": the shell block, run as written, on a cluster of its own."""
@@ -68,11 +67,10 @@ def test_the_readme_recipe_makes_a_cluster_and_builds_exact_distributed_marts(
             " and partmethod = 'h'",
         )
         assert _one(url, "select count(*) from mart.feature_daily") > 0
-        # built by the build login of the recipe, not the superuser
+        # built by the build login of the recipe, not the superuser. (Not compared with a full
+        # refresh: the recipe's one build is a full build; test_citus.py compares incremental
+        # builds on a cluster with full refreshes.)
         assert _one(url, "select array_agg(distinct login)::text[] from ops.build_run") == ["cluster_build"]
-        ensure_builder(url)
-        build_marts(url, full_refresh=True, schema="mart_full")
-        assert not differing_marts(url, "mart", "mart_full")
     finally:
         subprocess.run(
             [sys.executable, "-m", "opsmart.cli", "cluster", "down", "--remove"],
