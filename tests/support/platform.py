@@ -28,10 +28,13 @@ REPO = Path(__file__).resolve().parents[2]
 def load_tiny(url: str, seed: int = 7) -> str:
     """Tiny generated data, the seeds, and every model built once (as the test builder): the marts,
     what analysts' tools join (MetricFlow's time spines), and the staging views no mart reads,
-    which the data tests read."""
+    which the data tests read; and mart_full's staging views, for the full refreshes tests
+    compare the marts with."""
     generate.generate(url, Scale.preset("tiny"), seed=seed, anchor=ANCHOR, progress=False)
     dbt_ok(url, "seed")
     dbt_ok(url, "run", "--full-refresh")
+    # and the views of the schema that tests compare the marts with (support.build_marts)
+    dbt_ok(url, "run", "--select", "+marts", "--exclude", "marts", schema="mart_full")
     return url
 
 
