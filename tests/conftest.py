@@ -71,8 +71,8 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | 
     return ByModule(config, log)
 
 
-# The slowest of the other modules, slowest first (worker-seconds in CI, run 24 of this note's
-# stop: 347, 339, 318, 276, 131, 129, 127, 126, 97, 91).
+# The slowest of the other modules, slowest first (worker-seconds in a clean-clone .ci/run of
+# 51af78c: 347, 339, 318, 276, 131, 129, 127, 126, 97, 91).
 SLOW_MODULES = tuple(
     f"tests/integration/{name}.py"
     for name in (
@@ -107,8 +107,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     worker runs; pytest's own reordering (this hook runs after it) groups the tests by server
     parameter, so the cluster modules, which have none, came after every module that runs on pg18
     or pg15, and their chain ran last while the other worker idled. Likewise a slow module handed
-    out last: in run 24, test_tracking (318 s) went last, and the other worker had been idle for
-    90 s when it finished."""
+    out last: in a .ci/run of 51af78c, test_tracking (318 s) went last, and the other worker had
+    been idle for 90 s when it finished."""
     for item in items:
         module = item.nodeid.split("::", 1)[0]
         if "citus_cluster" in getattr(item, "fixturenames", ()) and module not in CLUSTER_MODULES:
