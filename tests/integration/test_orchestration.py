@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import fcntl
+import importlib
+import importlib.util
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 import psycopg
 import pytest
@@ -16,18 +20,27 @@ from support.platform import dashboard_views, write_dashboard_view
 
 from opsmart import connection
 
-try:
+if TYPE_CHECKING:
     import dagster
 
-    from opsmart import orchestration
-except ImportError as exc:  # the optional extra
-    reason = f"the [orchestration] extra is not installed ({exc.name}): pip install -e '.[orchestration]'"
+_missing = [name for name in ("dagster", "dagster_dbt") if importlib.util.find_spec(name) is None]
+if _missing:  # the optional extra
+    reason = f"the [orchestration] extra is not installed ({_missing[0]}): pip install -e '.[orchestration]'"
     if IN_CI:
-        raise RuntimeError(f"CI installs every extra: {reason}") from exc
+        raise RuntimeError(f"CI installs every extra: {reason}")
     pytest.skip(reason, allow_module_level=True)
 
 
-def test_the_definitions_load_with_every_model_and_the_schedule() -> None:
+@pytest.fixture(scope="module")
+def orchestration() -> ModuleType:
+    """opsmart.orchestration, imported by the worker that runs these tests only: the import loads
+    Dagster and parses the project (about 12 s of CPU), and at collection every worker paid it."""
+    return importlib.import_module("opsmart.orchestration")
+
+
+def test_the_definitions_load_with_every_model_and_the_schedule(orchestration: ModuleType) -> None:
+    import dagster
+
     dagster.Definitions.validate_loadable(orchestration.defs)
     keys = {key.path[-1] for key in orchestration.opsmart_dbt.keys}
     assert {"feature_daily", "analysis_daily", "metric_timeseries", "performance_dashboard"} <= keys
@@ -35,7 +48,9 @@ def test_the_definitions_load_with_every_model_and_the_schedule() -> None:
     assert schedule.cron_schedule == "* * * * *"
 
 
-def test_the_schedule_skips_while_a_build_still_runs() -> None:
+def test_the_schedule_skips_while_a_build_still_runs(orchestration: ModuleType) -> None:
+    import dagster
+
     schedule = orchestration.opsmart_every_minute
     with dagster.instance_for_test() as instance:
         context = dagster.build_schedule_context(instance=instance)
@@ -46,17 +61,19 @@ def test_the_schedule_skips_while_a_build_still_runs() -> None:
         assert isinstance(schedule(context), dagster.SkipReason)
 
 
-def _materialize(**kwargs: object) -> dagster.ExecuteInProcessResult:
+def _materialize(orchestration: ModuleType, **kwargs: object) -> dagster.ExecuteInProcessResult:
+    import dagster
+
     return dagster.materialize([orchestration.opsmart_dbt], resources=orchestration.defs.resources, **kwargs)
 
 
 def test_a_materialization_builds_as_the_build_login(
-    loaded_url: str, monkeypatch: pytest.MonkeyPatch
+    orchestration: ModuleType, loaded_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(connection.URL_ENV, loaded_url)
     monkeypatch.setenv(connection.BUILD_URL_ENV, builder_url(loaded_url))
     org, seen = write_dashboard_view(loaded_url)
-    result = _materialize()
+    result = _materialize(orchestration)
     assert result.success
     assert dashboard_views(loaded_url, org) == seen + 1
     with psycopg.connect(loaded_url) as conn:
@@ -65,11 +82,11 @@ def test_a_materialization_builds_as_the_build_login(
 
 
 def test_it_refuses_to_build_as_a_superuser_like_opsmart_build(
-    loaded_url: str, monkeypatch: pytest.MonkeyPatch
+    orchestration: ModuleType, loaded_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(connection.URL_ENV, loaded_url)
     monkeypatch.setenv(connection.BUILD_URL_ENV, loaded_url)  # the test server's superuser
-    result = _materialize(raise_on_error=False)
+    result = _materialize(orchestration, raise_on_error=False)
     assert not result.success
     failure = next(e for e in result.all_events if e.is_step_failure)
     assert "builds run as a login of opsmart_transformer" in str(failure.step_failure_data.error)
