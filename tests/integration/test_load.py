@@ -42,7 +42,7 @@ def test_builds_with_their_tests_pass_while_writers_commit_and_marts_end_exact(
         return result.returncode == 0
 
     # both kinds of build run from start to end while the writers commit
-    report = load.measure(url, seconds=SECONDS, writers=3, build_once=build_once, min_builds=2)
+    report = load.measure(url, seconds=SECONDS, writers=2, build_once=build_once, min_builds=2)
     print("\n" + report.summary())
     quiet, busy = report.phases
     assert quiet.transactions > 100 and busy.transactions > 100
