@@ -47,3 +47,37 @@
     end
     $opsmart_lock$
 {%- endmacro %}
+
+
+{#-
+    Pre-hook of every model: a table or view dbt rebuilds whole takes the same
+    lock. dbt makes it under a temporary name, renames the old one to a backup
+    name, renames the new one into place, commits, and only then drops the
+    backup; a second build doing the same meanwhile failed with "relation
+    organizations__dbt_backup already exists" (seen in CI: two builds started
+    at once). So the model waits for the other build's transaction, then drops
+    a backup that build has not dropped yet; dbt's own drop afterwards is
+    `if exists`. Renders nothing for incremental models (their claim takes the
+    lock), seeds and tests.
+-#}
+{% macro opsmart_replace_lock() -%}
+    {%- if model.resource_type != 'model' or config.get('materialized') not in ('table', 'view') -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set backup = make_backup_relation(this.incorporate(type='table'), 'table') -%}
+    {{ opsmart_mart_lock() }};
+    do $opsmart_backup$
+    declare
+        backup_kind "char";
+    begin
+        select cls.relkind into backup_kind from pg_class as cls
+        where cls.oid = to_regclass({{ opsmart_literal(backup) }});
+        if backup_kind is not null then
+            execute format(
+                'drop %s if exists %s cascade',
+                case backup_kind when 'v' then 'view' else 'table' end, {{ opsmart_literal(backup) }}
+            );
+        end if;
+    end
+    $opsmart_backup$
+{%- endmacro %}
