@@ -475,6 +475,7 @@ def citus_cluster(
     try:
         cluster.up(workers=2)
         pytestconfig.stash[SESSION_CLUSTER] = CitusCluster(cluster)
+        _cheap_scram(pytestconfig.stash[SESSION_CLUSTER].url)
         yield pytestconfig.stash[SESSION_CLUSTER]
     finally:
         del pytestconfig.stash[SESSION_CLUSTER]
