@@ -6,10 +6,13 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: demo test test-unit lint clean
 
+# uv installs the same packages in about 13 s where pip takes about 47 (a clean clone
+# here); pip does it when uv cannot (uv reads no pip.conf: a machine whose only index
+# is a local one).
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev,orchestration]'
+	$(BIN)/pip install -q uv && $(BIN)/uv pip install -q --python $(BIN)/python -e '.[dev,orchestration]' \
+		|| { $(BIN)/pip install -q --upgrade pip && $(BIN)/pip install -q -e '.[dev,orchestration]'; }
 	touch $(STAMP)
 
 demo: $(STAMP)
