@@ -22,7 +22,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
-from support import SERVERS
+from support import SERVERS, cheap_scram
 
 from opsmart import connection, postgres
 
@@ -53,6 +53,7 @@ def fresh_server(request: pytest.FixtureRequest, pg_server: str, tmp_path: Path)
     server = postgres.LocalServer(tmp_path / "pgdata", bindir=bindir, settings={"shared_buffers": "128MB"})
     server.init()
     server.start()
+    cheap_scram(server.url("postgres"))
     try:
         yield server.url("postgres")
     finally:

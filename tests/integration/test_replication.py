@@ -22,7 +22,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
-from support import IN_CI, SERVERS, mart_digest
+from support import IN_CI, SERVERS, cheap_scram, mart_digest
 
 from opsmart import build, digest, load, postgres, replication_status
 from opsmart.synth import generate, mutate
@@ -95,6 +95,7 @@ def _server(home: Path, bindir: Path | None) -> postgres.LocalServer:
     )
     server.init()
     server.start()
+    cheap_scram(server.url("postgres"))
     return server
 
 
