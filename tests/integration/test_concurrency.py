@@ -7,7 +7,7 @@ import threading
 import time
 
 import psycopg
-from support import builder_url
+from support import BUILDER, builder_url
 from support.platform import ANCHOR, assert_marts_exact
 
 from opsmart import build
@@ -100,3 +100,44 @@ def test_a_table_and_a_view_rebuilt_whole_wait_for_the_build_holding_them(loaded
     for name in whole:
         assert f'"mart"."{name}" is being built by another build' in result.stdout, result.stdout[-3000:]
     assert "dashboard-refresh" in result.stdout
+
+
+def test_a_table_rebuilt_whole_drops_the_backup_the_build_before_it_left(loaded_url: str) -> None:
+    """The window the lock leaves: the other build has committed its swap but not yet dropped its
+    __dbt_backup (dbt drops it after the commit). The waiting build drops it itself and goes on."""
+    released = threading.Event()
+    problems: list[str] = []
+
+    def hold_then_leave_a_backup() -> None:
+        with (
+            psycopg.connect(loaded_url, application_name="build-before") as holder,
+            psycopg.connect(loaded_url, autocommit=True) as watcher,
+        ):
+            holder.execute(
+                "select pg_advisory_xact_lock(hashtextextended('opsmart.mart:mart.organizations', 0))"
+            )
+            deadline = time.monotonic() + 120
+            # commit only once the build waits for the lock: its relation cache, made when it
+            # started, has no backup in it, so dbt itself drops none (watched from a session of
+            # its own: pg_stat_activity stays as it was within a transaction)
+            while not watcher.execute(
+                "select exists (select from pg_stat_activity where usename = %s and query like %s)",
+                [BUILDER, "%opsmart_lock%"],
+            ).fetchone()[0]:
+                if time.monotonic() > deadline:
+                    problems.append("the build never waited for the lock")
+                    break
+                time.sleep(0.1)
+            holder.execute("create table mart.organizations__dbt_backup (organization_id bigint)")
+            holder.execute("alter table mart.organizations__dbt_backup owner to opsmart_transformer")
+        released.set()
+
+    holder = threading.Thread(target=hold_then_leave_a_backup)
+    holder.start()
+    result = build.dbt(["run", "--select", "organizations"], builder_url(loaded_url), capture=True)
+    holder.join()
+    assert not problems and released.is_set(), problems
+    assert result.returncode == 0, result.stdout[-3000:]
+    with psycopg.connect(loaded_url) as conn:
+        assert conn.execute("select to_regclass('mart.organizations__dbt_backup')").fetchone()[0] is None
+        assert conn.execute("select count(*) from mart.organizations").fetchone()[0] > 0
