@@ -139,8 +139,14 @@ def target_dir() -> Path:
     return connection.project_dir() / os.environ.get("DBT_TARGET_PATH", "target")
 
 
+def side_target_dir(schema: str) -> Path:
+    """The target folder of runs into another mart schema than the configured one (``opsmart
+    load``'s full refresh it compares with): a folder of its own inside ``target_dir``."""
+    return target_dir() / f"schema-{schema}"
+
+
 @contextlib.contextmanager
-def _target_folder() -> Iterator[Path | None]:
+def _target_folder(schema: str | None = None) -> Iterator[Path | None]:
     """dbt's target folder for one run: its usual one (``target_dir``), or a private one when
     another run holds it.
 
@@ -148,8 +154,15 @@ def _target_folder() -> Iterator[Path | None]:
     state and run results. The first opsmart run takes an exclusive lock on
     .opsmart.lock in it and uses it; a run started meanwhile gets a private
     folder under $OPSMART_HOME, removed afterwards.
+
+    A run into another mart ``schema`` than the configured one uses ``side_target_dir``: dbt's
+    partial parsing holds only for the connection profile it parsed for, the schema included,
+    so sharing the usual folder made such a run parse the whole project again (about 4 s of
+    CPU here), then the next scheduled build too, and left that run's results where the
+    scheduled build's belong.
     """
-    target = target_dir()
+    side = schema is not None and schema != connection.mart_schema()
+    target = side_target_dir(schema) if side else target_dir()
     try:
         target.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -165,7 +178,7 @@ def _target_folder() -> Iterator[Path | None]:
                 shutil.rmtree(private, ignore_errors=True)
             return
         try:
-            yield None
+            yield target if side else None
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
@@ -216,7 +229,7 @@ def _dbt_process(
     env = dbt_env(url, schema)
     with contextlib.ExitStack() as stack:
         if target_path is None:
-            target_path = stack.enter_context(_target_folder())
+            target_path = stack.enter_context(_target_folder(schema))
         paths = []
         if target_path is not None:
             paths = ["--target-path", str(target_path), "--log-path", str(Path(target_path) / "logs")]

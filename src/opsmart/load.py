@@ -93,9 +93,12 @@ class Report:
 
 
 class _Writer(threading.Thread):
-    def __init__(self, url: str, seed: int, stop: threading.Event, context: dict) -> None:
+    def __init__(
+        self, url: str, seed: int, stop: threading.Event, context: dict, rate: float | None = None
+    ) -> None:
         super().__init__(daemon=True)
         self.url, self.stop, self.context = url, stop, context
+        self.pause = 1 / rate if rate else 0.0  # between transaction starts; 0: none, full speed
         self.rng = random.Random(seed)  # noqa: S311 -- a workload, not a secret
         self.phase: Phase | None = None
         self.live_events: dict[int, dt.datetime] = {}  # id -> occurred_at of committed, undeleted inserts
@@ -106,7 +109,13 @@ class _Writer(threading.Thread):
             with connection.connect(
                 self.url, autocommit=True, application_name="opsmart-load-writer"
             ) as conn:
+                due = time.perf_counter()
                 while not self.stop.is_set():
+                    if self.pause:  # late (the server was busy): the next one now, no burst to catch up
+                        now = time.perf_counter()
+                        due = max(due + self.pause, now)
+                        if self.stop.wait(due - now):
+                            break
                     phase = self.phase
                     began = time.perf_counter()
                     try:
@@ -205,6 +214,7 @@ def measure(
     seed: int = 1,
     build_once: Callable[[], bool] | None = None,
     min_builds: int = 1,
+    rate: float | None = None,
 ) -> Report:
     """A quiet phase and a phase with builds, ``seconds`` each; then the final build and the comparison.
 
@@ -212,7 +222,8 @@ def measure(
     of ``select``). The phase with builds starts no build after its ``seconds``, and
     lasts until the build then running and at least ``min_builds`` builds have
     finished, all of them while the writers commit. The marts must have been built
-    once already (their staging views must exist).
+    once already (their staging views must exist). ``rate``: transactions a second each
+    writer starts at most (default: as many as it can, what ``opsmart load`` measures).
     """
     context = _context(url)
     build_url = build.build_url(url)
@@ -224,7 +235,7 @@ def measure(
 
     stop = threading.Event()
     time_up = threading.Event()
-    threads = [_Writer(url, seed * 1000 + i, stop, context) for i in range(writers)]
+    threads = [_Writer(url, seed * 1000 + i, stop, context, rate) for i in range(writers)]
     phases = [Phase("without builds"), Phase("with builds")]
     busy = phases[1]
 

@@ -75,6 +75,32 @@ def test_a_first_build_on_an_empty_platform_passes_and_says_why_freshness_is_ski
     assert (tmp_path / "elsewhere" / ".opsmart.lock").is_file()
 
 
+def test_a_run_into_another_mart_schema_keeps_to_a_target_folder_of_its_own(
+    loaded_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What `opsmart load` compares with (a full refresh into mart_full) leaves the scheduled builds'
+    target folder as it was: their partial parsing stays valid, their run results stay theirs."""
+    from support import builder_url
+
+    from opsmart import build
+
+    monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "target"))
+    usual, builder = tmp_path / "target", builder_url(loaded_url)
+    select = ["run", "--select", "organizations"]
+    assert build.dbt(select, builder, capture=True).returncode == 0
+    parsed, results = (usual / "partial_parse.msgpack").read_bytes(), (usual / "run_results.json").read_text()
+
+    side = build.dbt(select, builder, schema="mart_full", capture=True)
+    assert side.returncode == 0, side.stdout[-3000:]
+    assert (usual / "partial_parse.msgpack").read_bytes() == parsed
+    assert (usual / "run_results.json").read_text() == results
+    assert (build.side_target_dir("mart_full") / "run_results.json").is_file()
+    assert build.side_target_dir("mart_full").parent == usual
+    # the next scheduled run parses nothing again
+    again = build.dbt(select, builder, capture=True)
+    assert again.returncode == 0 and "Unable to do partial parsing" not in again.stdout, again.stdout[-3000:]
+
+
 @pytest.mark.parametrize("problem", ["password", "database", "server"])
 def test_build_against_an_unreachable_database_is_one_line(cli, db_url: str, problem: str) -> None:
     from psycopg.conninfo import conninfo_to_dict, make_conninfo
