@@ -28,6 +28,8 @@ MARTS = marts.NAMES
 # A backfill recomputes every bucket of its range (hours for some marts) in one
 # transaction per mart: ten years is 87,840 hours. A full refresh does more.
 MAX_BACKFILL_DAYS = 3_660
+# dbt's partial-parse state in a target folder
+PARTIAL_PARSE_FILE = "partial_parse.msgpack"
 
 
 def parse_backfill(text: str) -> tuple[dt.date, dt.date]:
@@ -172,6 +174,7 @@ def _target_folder(schema: str | None = None) -> Iterator[Path | None]:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             private = connection.home_dir() / "dbt" / f"target-{os.getpid()}-{threading.get_ident()}"
+            _seed_partial_parse(target, private)
             try:
                 yield private
             finally:
@@ -181,6 +184,16 @@ def _target_folder(schema: str | None = None) -> Iterator[Path | None]:
             yield target if side else None
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _seed_partial_parse(source: Path, private: Path) -> None:
+    """A copy of ``source``'s partial-parse state in the new folder ``private``: without it, a run
+    that found the usual folder taken parsed the whole project (about 4 s of CPU here, against
+    0.2 s). dbt checks the state against the project and the profile, and parses in full what it
+    cannot use, a half-written copy included."""
+    with contextlib.suppress(OSError):
+        private.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source / PARTIAL_PARSE_FILE, private / PARTIAL_PARSE_FILE)
 
 
 def dbt(

@@ -144,3 +144,26 @@ def test_stale_sources_fail_the_build_after_it_built_and_vacuumed_the_marts(load
             " where schemaname = 'mart' and relname = 'feature_daily'"
         ).fetchone()[0]
     assert vacuumed
+
+
+def test_a_run_that_finds_the_target_folder_taken_parses_nothing_again(
+    loaded_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A build started while another holds the target folder runs in a private one, seeded with the
+    usual folder's partial-parse state: it does not parse the whole project again."""
+    import fcntl
+
+    from support import builder_url
+
+    from opsmart import build
+
+    monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "target"))
+    builder, select = builder_url(loaded_url), ["run", "--select", "organizations"]
+    assert build.dbt(select, builder, capture=True).returncode == 0
+    results = (tmp_path / "target" / "run_results.json").read_text()
+    with (tmp_path / "target" / ".opsmart.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # another run holds it
+        meanwhile = build.dbt(select, builder, capture=True)
+    assert meanwhile.returncode == 0, meanwhile.stdout[-3000:]
+    assert "Unable to do partial parsing" not in meanwhile.stdout, meanwhile.stdout[-3000:]
+    assert (tmp_path / "target" / "run_results.json").read_text() == results  # it ran elsewhere
