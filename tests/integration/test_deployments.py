@@ -74,8 +74,11 @@ def opsmart(
     tmp_path: Path, url: str, *args: str, build_url: str | None = None, **env: str
 ) -> subprocess.CompletedProcess[str]:
     """The CLI as a user runs it: only OPSMART_* set, its own home (no embedded server in play)."""
-    full = {k: v for k, v in os.environ.items() if not k.startswith(("OPSMART_", "PG"))}
+    full = {k: v for k, v in os.environ.items() if not k.startswith(("OPSMART_", "PG", "DBT_TARGET_PATH"))}
     full.update({connection.URL_ENV: url, connection.HOME_ENV: str(tmp_path / "home"), **env})
+    # dbt's target folder of this test's own (the suite's, one per server of the pool, would be
+    # parsed for this new server and parsed again by the next test there)
+    full["DBT_TARGET_PATH"] = str(tmp_path / "dbt-target-cli")
     if build_url:
         full[connection.BUILD_URL_ENV] = build_url
     return subprocess.run(

@@ -28,8 +28,11 @@ REPO = Path(__file__).resolve().parents[2]
 
 def _interruptible() -> None:
     # A shell that starts a job in the background (as CI may) leaves SIGINT
-    # ignored, and a process that inherits that never sees Ctrl-C.
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    # ignored, and a process that inherits that never sees Ctrl-C; opsmart keeps a
+    # signal its parent ignores ignored (nohup), so the CLI under test starts with
+    # the dispositions a service manager gives it, whatever the test process has.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_DFL)
 
 
 def cli_env(url: str | None, **extra: str) -> dict[str, str]:
@@ -89,9 +92,12 @@ class Cli:
         os.kill(self.proc.pid, signum)
 
     def result(self, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        """Waits for the CLI to end; its exit status and output."""
+        """Waits for the CLI to end; its exit status and output. Still running after ``timeout`` s: the
+        test fails with what the CLI printed and the state of its signals and children."""
         try:
             self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"opsmart still runs after {timeout} s:\n{self._state()}") from None
         finally:
             self._watching.clear()
             self._watcher.join()
@@ -100,6 +106,22 @@ class Cli:
         return subprocess.CompletedProcess(
             self.proc.args, self.proc.returncode, self._out.read(), self._err.read()
         )
+
+    def _state(self) -> str:
+        """What a hung CLI shows: its output so far, its signal masks and the processes it started."""
+        lines = []
+        for pid in [self.proc.pid, *self.started]:
+            try:
+                status = Path(f"/proc/{pid}/status").read_text().splitlines()
+                wchan = Path(f"/proc/{pid}/wchan").read_text()
+                cmd = " ".join(psutil.Process(pid).cmdline())[:160]
+            except (OSError, psutil.Error):
+                continue
+            keep = [line for line in status if line.startswith(("State", "Sig", "Shd"))]
+            lines.append(f"{pid} {cmd} wchan={wchan} " + " ".join(keep))
+        self._out.seek(0)
+        self._err.seek(0)
+        return "\n".join([*lines, "stdout:", self._out.read()[-3000:], "stderr:", self._err.read()[-2000:]])
 
     def survivors(self) -> list[str]:
         """Processes the CLI started that still run (it has ended); killed, so they cannot linger."""
