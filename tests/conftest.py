@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -80,12 +79,8 @@ CLUSTER_MODULES = frozenset(
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
-    """Under ``--dist loadfile``, each module's tests on one server stay on one worker (its module
-    fixtures are made once), and the cluster modules count as one module.
-
-    A module that runs on every server is two units, one a server: its fixtures are made per
-    server anyway, and units half the size leave less for one worker to finish alone at the end
-    (in a .ci/run of d236746 one worker had 82 s more of tests than the other).
+    """Under ``--dist loadfile``, each module's tests stay on one worker (its module fixtures are
+    made once), and the cluster modules count as one module.
 
     Not xdist's ``loadgroup`` with marks: it renames each test's node id to carry its group,
     which pytest 9.2's read-only node ids silently ignore, so every test was its own group."""
@@ -96,36 +91,26 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | 
     class ByModule(LoadFileScheduling):
         def _split_scope(self, nodeid: str) -> str:
             module = super()._split_scope(nodeid)
-            if module in CLUSTER_MODULES:
-                return "citus"
-            server = _SERVER_IN_ID.search(nodeid)
-            return f"{module}[{server.group(1)}]" if server else module
+            return "citus" if module in CLUSTER_MODULES else module
 
     return ByModule(config, log)
 
 
-# A test's server parameter in its id: test_x[pg18], test_x[pg15-sigterm].
-_SERVER_IN_ID = re.compile(r"\[(?:.*-)?(pg[0-9]+|external)(?:-.*)?\]$")
-
 # The slowest of the other modules, slowest first (worker-seconds in a clean-clone .ci/run of
-# d236746: 429, 220, 200, 185, 170, 156, 132, 124, 117, 113, 83, 82, 79, 75).
+# 51af78c: 347, 339, 318, 276, 131, 129, 127, 126, 97, 91).
 SLOW_MODULES = tuple(
     f"tests/integration/{name}.py"
     for name in (
+        "test_marts",
         "test_deployments",
+        "test_tracking",
         "test_plain_dbt",
         "test_load",
-        "test_marts",
-        "test_security",
-        "test_tracking",
         "test_dbt_tests",
         "test_bench",
-        "test_semantic",
+        "test_security",
         "test_replication",
-        "test_orchestration",
         "test_citus_recipe",
-        "test_faults",
-        "test_project",
     )
 )
 

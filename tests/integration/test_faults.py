@@ -16,7 +16,6 @@ from support.platform import (
     ANCHOR,
     assert_marts_exact,
     dbt_process,
-    lasting_target,
     leftover_relations,
     wait_backend_gone,
     wait_for_query,
@@ -63,7 +62,7 @@ def test_a_build_killed_mid_mart_leaves_it_as_before_and_the_next_build_converge
     args = ["run", "--select", "feature_daily", "--vars", PAUSE] + (
         ["--full-refresh"] if full_refresh else []
     )
-    proc = dbt_process(changed_url, *args, target=lasting_target("paused", tmp_path / "target"))
+    proc = dbt_process(changed_url, *args, target=tmp_path / "target")
     try:
         # feature_daily's rows are replaced, its transaction is open, sleeping in the test hook
         pid = wait_for_query(changed_url, "%pg_sleep(120%")
@@ -88,7 +87,7 @@ def test_a_server_restart_mid_build_leaves_the_mart_as_before_and_the_next_build
     # --fail-fast: a mart that dbt's other thread started once the server was back would sleep
     # in the hook for the whole timeout (seen in CI), and commit after it
     args = ["run", "--select", "marts", "--vars", PAUSE, "--fail-fast"]
-    proc = dbt_process(changed_url, *args, target=lasting_target("paused", tmp_path / "target"))
+    proc = dbt_process(changed_url, *args, target=tmp_path / "target")
     try:
         wait_for_query(changed_url, "%pg_sleep(120%")
         localdb.server().restart()

@@ -42,10 +42,7 @@ def test_builds_with_their_tests_pass_while_writers_commit_and_marts_end_exact(
             result = run_cli(url, "build")
             outputs.append(result.stdout[-3000:] + result.stderr[-1000:])
         else:  # the dbt executable itself
-            # in the target folder the CLI's builds use (one build at a time), as a scheduler's
-            # dbt keeps its target/: a new folder is a whole parse, about 4 s of CPU
-            target = Path(os.environ.get("DBT_TARGET_PATH") or tmp_path / "plain-dbt")
-            plain = dbt_process(url, "build", target=target)
+            plain = dbt_process(url, "build", target=tmp_path / "plain-dbt")
             out, _ = plain.communicate(timeout=600)
             outputs.append(out[-3000:])
             return plain.returncode == 0

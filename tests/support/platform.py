@@ -76,14 +76,6 @@ def _interruptible() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def lasting_target(name: str, fallback: Path) -> Path:
-    """A dbt target folder that outlives the test, inside the CLI's for this server and database
-    (``DBT_TARGET_PATH``), else ``fallback``: the next test that runs dbt there with the same
-    profile and vars parses nothing again (a new folder means a whole parse, about 4 s of CPU)."""
-    base = os.environ.get("DBT_TARGET_PATH")
-    return Path(base) / name if base else fallback
-
-
 def dbt_process(url: str, *args: str, target: Path, **popen: object) -> subprocess.Popen[str]:
     """A dbt process in the project with its own target folder (started, not awaited)."""
     cmd = [*build._dbt_executable(), *args, "--target-path", str(target), "--log-path", str(target / "logs")]
