@@ -68,6 +68,7 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     # the tests' in-process dbt runs (support.run_dbt) collect cycles as opsmart's dbt processes do
     dbt_chain.tune_collector()
+    dbt_chain.spare_the_stack_walk()
 
 
 # The modules whose tests use the session's Citus cluster: one worker runs them all, so only

@@ -14,7 +14,8 @@ Signals are the parent's business (``opsmart.interrupts``): it stops this proces
 stops a ``dbt`` one.
 
 Every dbt process opsmart starts is this one (``build.dbt`` runs a chain of one command),
-so that it also runs with Python's cycle collector tuned for dbt (``tune_collector``).
+so that it also runs with Python's cycle collector tuned for dbt (``tune_collector``) and
+without dbt-common's walk of the whole stack per behaviour flag (``spare_the_stack_walk``).
 """
 
 from __future__ import annotations
@@ -47,6 +48,36 @@ def tune_collector() -> None:
     gc.set_threshold(YOUNGEST_THRESHOLD, older, oldest)
 
 
+def _flag_source() -> str:
+    """The module that declared a behaviour flag: the first caller outside dbt_common's module."""
+    from dbt_common import behavior_flags
+
+    frame = sys._getframe(1)
+    while frame is not None:
+        name = frame.f_globals.get("__name__")
+        if name and name != behavior_flags.__name__ and not frame.f_code.co_filename.startswith("<"):
+            return name
+        frame = frame.f_back
+    return "Unknown"
+
+
+def spare_the_stack_walk() -> None:
+    """Name behaviour flags' sources from the calling frames' module names, not ``inspect.stack()``.
+
+    Every dbt command registers its adapter, and dbt-adapters declares its behaviour flags
+    without a ``source``; dbt-common then names one by ``inspect.stack()``, which reads the
+    source lines of every frame on the stack and, for each, scans all of ``sys.modules``
+    (``inspect.getmodule``), for each flag. In a process that has imported much (a pytest
+    worker with Dagster and MetricFlow loaded) that was a third of a ``dbt test`` of one test,
+    and more than a second of CPU per command. The name is the same (``dbt.adapters.base.impl``,
+    the flags' first caller outside dbt-common); it only appears in dbt's message about a flag
+    left off. dbt-common offers no setting for this, hence the replaced static method.
+    """
+    from dbt_common import behavior_flags
+
+    behavior_flags.BehaviorFlagRendered._default_source = staticmethod(_flag_source)  # type: ignore[method-assign]
+
+
 def commands(argv: list[str]) -> list[list[str]]:
     """``argv`` split at each ``--then``; an empty command is refused."""
     chain: list[list[str]] = [[]]
@@ -77,6 +108,7 @@ def run_one(args: list[str]) -> int:
 
 def main(argv: list[str]) -> int:
     tune_collector()
+    spare_the_stack_walk()
     status_file, *rest = argv
     with open(status_file, "w") as statuses:
         for args in commands(rest):

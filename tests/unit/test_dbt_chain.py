@@ -47,3 +47,27 @@ def test_the_chain_runs_dbt_with_the_collector_tuned(tmp_path: Path) -> None:
         [sys.executable, "-c", probe, str(tmp_path / "statuses")], capture_output=True, text=True, check=True
     )
     assert result.stdout.split() == [str(dbt_chain.YOUNGEST_THRESHOLD)]
+
+
+def test_the_chain_names_behaviour_flag_sources_as_dbt_common_does_without_walking_the_stack(
+    tmp_path: Path,
+) -> None:
+    # a fresh interpreter: dbt-common's own naming (inspect.stack) first, then the chain's
+    probe = tmp_path / "declares_a_flag.py"
+    probe.write_text(
+        "import inspect, sys\n"
+        "from dbt_common.behavior_flags import Behavior, BehaviorFlagRendered\n"
+        "from opsmart import dbt_chain\n"
+        "def source():\n"
+        "    flag = Behavior([{'name': 'f', 'default': False, 'description': 'd'}], {}).f\n"
+        "    return flag._behavior_change_event.flag_source\n"
+        "def walks_the_stack():\n"
+        "    return 'inspect' in inspect.getsource(BehaviorFlagRendered._default_source)\n"
+        "before = (source(), walks_the_stack())\n"
+        "dbt_chain.run_one = lambda args: print(*before, source(), walks_the_stack()) or 0\n"
+        "sys.exit(dbt_chain.main([sys.argv[1], '--version']))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, str(probe), str(tmp_path / "statuses")], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.split() == ["__main__", "True", "__main__", "False"]
