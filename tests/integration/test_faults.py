@@ -84,8 +84,9 @@ def test_a_server_restart_mid_build_leaves_the_mart_as_before_and_the_next_build
     changed_url: str, tmp_path
 ) -> None:
     before = _digests(changed_url)
-    # --fail-fast: a mart that dbt's other thread started once the server was back would sleep
-    # in the hook for the whole timeout (seen in CI), and commit after it
+    # --fail-fast: no mart starts after the first one fails; one that dbt's other thread began
+    # once the server was back, before dbt stopped, fails in the pause hook (a restarted server)
+    # instead of sleeping out the timeout (seen in CI) and committing after it
     args = ["run", "--select", "marts", "--vars", PAUSE, "--fail-fast"]
     proc = dbt_process(changed_url, *args, target=tmp_path / "target")
     try:
