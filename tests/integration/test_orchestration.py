@@ -6,9 +6,11 @@ import fcntl
 import importlib
 import importlib.util
 import os
+import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
@@ -17,6 +19,7 @@ import psycopg
 import pytest
 from support import BUILDER, IN_CI, builder_url
 from support.platform import dashboard_views, write_dashboard_view
+from support.processes import STOP_SIGNALS
 
 from opsmart import connection
 
@@ -29,6 +32,21 @@ if _missing:  # the optional extra
     if IN_CI:
         raise RuntimeError(f"CI installs every extra: {reason}")
     pytest.skip(reason, allow_module_level=True)
+
+
+@pytest.fixture(autouse=True)
+def _signal_dispositions_kept() -> Iterator[None]:
+    """Each test leaves the worker's signal handlers as it found them.
+
+    Dagster's in-process runs swap SIGINT's handler and, on the way out, give SIGTERM
+    whatever SIGINT then has: in a worker started with SIGINT ignored (a background
+    job), SIGTERM stayed ignored, every process the worker started afterwards
+    inherited that, and test_faults' SIGTERM to dbt did nothing (a CI run here).
+    """
+    before = {signum: signal.getsignal(signum) for signum in STOP_SIGNALS}
+    yield
+    for signum, handler in before.items():
+        signal.signal(signum, handler)
 
 
 @pytest.fixture(scope="module")

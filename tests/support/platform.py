@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ from opsmart import build, connection
 from opsmart.synth import generate
 from opsmart.synth.scale import Scale
 from support import build_marts, builder_url, dbt_ok, differing_marts
+from support.processes import default_signals
 
 # Recent enough that source freshness passes; fixed for the whole session.
 ANCHOR = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
@@ -69,13 +69,6 @@ def leftover_relations(url: str) -> list[str]:
     return [r[0] for r in rows]
 
 
-def _interruptible() -> None:
-    # A shell that starts a job in the background (as CI may) leaves SIGINT
-    # ignored, the child inherits that, and a Python started with SIGINT ignored
-    # never raises KeyboardInterrupt: give dbt the default disposition back.
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
 def dbt_process(url: str, *args: str, target: Path, **popen: object) -> subprocess.Popen[str]:
     """A dbt process in the project with its own target folder (started, not awaited)."""
     cmd = [*build._dbt_executable(), *args, "--target-path", str(target), "--log-path", str(target / "logs")]
@@ -86,7 +79,7 @@ def dbt_process(url: str, *args: str, target: Path, **popen: object) -> subproce
         text=True,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
-        preexec_fn=_interruptible,
+        preexec_fn=default_signals,
         **popen,
     )
 

@@ -26,12 +26,20 @@ from opsmart import connection
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _interruptible() -> None:
-    # A shell that starts a job in the background (as CI may) leaves SIGINT
-    # ignored, and a process that inherits that never sees Ctrl-C; opsmart keeps a
-    # signal its parent ignores ignored (nohup), so the CLI under test starts with
-    # the dispositions a service manager gives it, whatever the test process has.
-    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def default_signals() -> None:
+    """A child's ``preexec_fn``: the stop signals' default dispositions, whatever the test process has.
+
+    An ignored signal stays ignored across exec. A shell that starts a job in the
+    background (as CI may) leaves SIGINT ignored, and Dagster then leaves SIGTERM
+    ignored too (its ``capture_interrupts``, in-process in test_orchestration, maps
+    SIGTERM to SIGINT's handler on the way out). A process that inherits that never
+    sees Ctrl-C or SIGTERM; opsmart keeps a signal its parent ignores ignored (nohup),
+    so the processes under test start with the dispositions a service manager gives them.
+    """
+    for signum in STOP_SIGNALS:
         signal.signal(signum, signal.SIG_DFL)
 
 
@@ -58,7 +66,7 @@ class Cli:
             stdout=self._out,
             stderr=self._err,
             text=True,
-            preexec_fn=_interruptible,
+            preexec_fn=default_signals,
         )
         self.started: dict[int, psutil.Process] = {}
         self._watching = threading.Event()
